@@ -1,0 +1,48 @@
+"""pytest runs every notebook in nbs/ as one test, with nbdev's own machinery (so `#| slow`/`#| gpu` cells are skipped
+unless `--flags` names them), next to the ordinary tests in tests/."""
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("HF_EVALUATE_OFFLINE", "1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--flags", default="", help="space-separated nbdev test flags to run, e.g. --flags 'gpu slow'")
+
+
+def pytest_collect_file(file_path: Path, parent):
+    if file_path.suffix == ".ipynb" and file_path.parent.name == "nbs" and not file_path.name.startswith(("_", ".")):
+        return NotebookFile.from_parent(parent, path=file_path)
+
+
+class NotebookFile(pytest.File):
+    def collect(self):
+        yield NotebookItem.from_parent(self, name=self.path.stem)
+
+
+class NotebookFailed(Exception): pass
+
+
+class NotebookItem(pytest.Item):
+    def runtest(self):
+        from nbdev.config import get_config
+        from nbdev.test import test_nb
+        cfg = get_config(self.path.parent)
+        skip = cfg.tst_flags.split() if isinstance(cfg.tst_flags, str) else list(cfg.tst_flags)
+        force = self.config.getoption("flags").split()
+        ok, secs = test_nb(self.path, skip_flags=skip, force_flags=force, basepath=cfg.config_path,
+                           cell_timeout=int(cfg.cell_timeout))
+        self.user_properties.append(("seconds", round(secs, 1)))
+        if not ok: raise NotebookFailed(f"{self.path.name} failed (the cell's traceback is in the captured stderr above)")
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, NotebookFailed): return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"notebook {self.path.name}"
