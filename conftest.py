@@ -28,6 +28,15 @@ class NotebookFile(pytest.File):
 class NotebookFailed(Exception): pass
 
 
+def _reset_torch_state():
+    "Autograd on and the default dtype fp32, as a fresh Python process would have them."
+    import sys
+    if "torch" in sys.modules:
+        import torch
+        torch.set_grad_enabled(True)
+        torch.set_default_dtype(torch.float32)
+
+
 class NotebookItem(pytest.Item):
     def runtest(self):
         from nbdev.config import get_config
@@ -35,6 +44,7 @@ class NotebookItem(pytest.Item):
         cfg = get_config(self.path.parent)
         skip = cfg.tst_flags.split() if isinstance(cfg.tst_flags, str) else list(cfg.tst_flags)
         force = self.config.getoption("flags").split()
+        _reset_torch_state()  # every notebook runs in this process: one that failed half-way must not leak its settings
         ok, secs = test_nb(self.path, skip_flags=skip, force_flags=force, basepath=cfg.config_path,
                            cell_timeout=int(cfg.cell_timeout))
         self.user_properties.append(("seconds", round(secs, 1)))
