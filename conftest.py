@@ -28,13 +28,16 @@ class NotebookFile(pytest.File):
 class NotebookFailed(Exception): pass
 
 
+_THREADS = []  # torch's thread count as the first notebook found it
+
+
 def _reset_torch_state():
-    "Autograd on and the default dtype fp32, as a fresh Python process would have them."
-    import sys
-    if "torch" in sys.modules:
-        import torch
-        torch.set_grad_enabled(True)
-        torch.set_default_dtype(torch.float32)
+    "Autograd on, the default dtype fp32 and the original thread count, as a fresh Python process would have them."
+    import torch
+    if not _THREADS: _THREADS.append(torch.get_num_threads())
+    torch.set_grad_enabled(True)
+    torch.set_default_dtype(torch.float32)
+    torch.set_num_threads(_THREADS[0])
 
 
 class NotebookItem(pytest.Item):
