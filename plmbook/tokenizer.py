@@ -321,7 +321,7 @@ def train_bpe(texts, vocab_size: int, special_tokens=(), min_frequency: int = 0,
     merges = _merge_loop(words, list(word_freq.values()), id_to_token, token_to_id, vocab_size, min_frequency, show_progress=show_progress)
     return token_to_id, merges
 
-# %% ../nbs/02_tokenizer.ipynb #b3bbedc7
+# %% ../nbs/02_tokenizer.ipynb #c76d75dc
 class BPETokenizer(Tokenizer):
     "Byte-level BPE (GPT-2): a vocabulary and an ordered list of merges."
     def __init__(self, vocab: dict[str, int], merges: list[tuple[str, str]], special_tokens: dict[str, str] | None = None,
@@ -336,7 +336,7 @@ class BPETokenizer(Tokenizer):
         specials = set(self.special_tokens.values())
         self._bytes = {i: (t.encode() if t in specials or not all(c in BYTE_DECODER for c in t) else bytes(map(BYTE_DECODER.__getitem__, t)))
                        for t, i in self.vocab.items()}
-        self._cache: dict[str, tuple[list[int], list[int]]] = {}
+        self._cache: dict[str, tuple[list[int], list[tuple[int, int]]]] = {}
 
     @classmethod
     def train(cls, texts, vocab_size: int, special_tokens: dict[str, str] | None = None, min_frequency: int = 0,
@@ -393,24 +393,25 @@ class BPETokenizer(Tokenizer):
         "The token strings (byte alphabet) of `text`."
         return [self.id_to_token[i] for i in self.encode(text)]
 
+    def _encode_piece(self, piece: str) -> tuple[list[int], list[tuple[int, int]]]:
+        "Ids of one pre-token, and each token's character span in it: the characters of its first and last byte."
+        toks = self._bpe(to_byte_level(piece.encode("utf-8")))
+        char_of = [k for k, c in enumerate(piece) for _ in range(len(c.encode("utf-8")))]  # byte index -> character index
+        spans, b = [], 0
+        for t in toks: spans.append((char_of[b], char_of[b + len(t) - 1] + 1)); b += len(t)
+        return [self.vocab[t] for t in toks], spans
+
     def _encode_chunk(self, text: str, start: int, offsets: bool):
         ids, offs, cache = [], [] if offsets else None, self._cache
         for m in _pattern_for(self.pattern, text).finditer(text):
-            piece = m.group()
-            hit = cache.get(piece)
+            hit = cache.get(m.group())
             if hit is None:
                 if len(cache) > 1_000_000: cache.clear()
-                toks = self._bpe(to_byte_level(piece.encode("utf-8")))
-                hit = cache[piece] = ([self.vocab[t] for t in toks], [len(t) for t in toks])
+                hit = cache[m.group()] = self._encode_piece(m.group())
             ids += hit[0]
             if offsets:
                 s = start + m.start()
-                if len(piece.encode("utf-8")) == len(piece):  # ASCII: one byte per character
-                    for n in hit[1]: offs.append((s, s + n)); s += n
-                else:  # a token spans the characters of its first and last byte
-                    char_of = [k for k, c in enumerate(piece) for _ in range(len(c.encode("utf-8")))]
-                    b = 0
-                    for n in hit[1]: offs.append((s + char_of[b], s + char_of[b + n - 1] + 1)); b += n
+                offs += [(s + a, s + b) for a, b in hit[1]]
         return ids, offs
 
     def _decode_tokens(self, tokens: list[str]) -> str:
