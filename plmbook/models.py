@@ -129,7 +129,7 @@ class ModelOutput:
 
 def lm_loss(logits: torch.Tensor, labels: torch.Tensor, shift: bool = False) -> torch.Tensor:
     "Mean cross-entropy of logits [..., V] against labels [...], -100 ignored; `shift`: position t predicts label t + 1."
-    if shift: logits, labels = logits[:, :-1], labels[:, 1:]
+    if shift: labels = F.pad(labels[:, 1:], (0, 1), value=-100)  # shift the labels, not the logits: no copy of [B, T, V]
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=-100)
 
 # %% ../nbs/04_models.ipynb #da0d963e
@@ -294,13 +294,13 @@ class CausalLM(nn.Module):
         if cfg.tie_embeddings: self.lm_head.weight = self.embeddings.word_embeddings.weight
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, labels: torch.Tensor | None = None,
-                cache: KVCache | None = None, positions: torch.Tensor | None = None) -> ModelOutput:
-        "ids [B, T] (after the cached ones) -> logits [B, T, V]; labels [B, T] are the inputs (shifted here), -100 ignored."
+                cache: KVCache | None = None, positions: torch.Tensor | None = None, mask: torch.Tensor | None = None) -> ModelOutput:
+        "ids [B, T] (after the cached ones) -> logits [B, T, V]; labels [B, T] are the inputs (shifted here), -100 ignored; `mask`: see `Decoder`."
         if positions is None:
             past = 0 if cache is None else cache.seq_len
             positions = torch.arange(past, past + input_ids.shape[1], device=input_ids.device)
         x = self.embeddings(input_ids, positions=positions)  # learned positions (GPT-2) are added here, rotary ones (Llama) in attention
-        h = self.decoder(x, attention_mask, cache=cache, positions=positions)
+        h = self.decoder(x, attention_mask, cache=cache, positions=positions, mask=mask)
         logits = self.lm_head(h)
         return ModelOutput(None if labels is None else lm_loss(logits, labels, shift=True), logits, hidden=h, cache=cache)
 

@@ -355,9 +355,9 @@ class Decoder(_Stack):
 
     def forward(self, x: torch.Tensor, attention_mask: torch.Tensor | None = None, context: torch.Tensor | None = None,
                 context_mask: torch.Tensor | None = None, cache: KVCache | None = None, positions: torch.Tensor | None = None,
-                need_weights: bool = False):
-        "x [B, T, d_model] (new positions after the cached ones), attention_mask [B, past + T] -> hidden states [B, T, d_model]."
-        return self._run(x, attention_mask, None, context, context_mask, cache, positions, need_weights)
+                need_weights: bool = False, mask: torch.Tensor | None = None):
+        "x [B, T, d_model] (new positions after the cached ones), attention_mask [B, past + T] -> hidden states [B, T, d_model]; `mask` [B, 1, T, past + T] restricts the causal mask further (packed documents)."
+        return self._run(x, attention_mask, mask, context, context_mask, cache, positions, need_weights)
 
 class EncoderDecoder(nn.Module):
     "An encoder and a decoder that cross-attends to its output (the original Transformer, T5, BART)."
