@@ -14,13 +14,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from .core import Config
-from .transformer import (TransformerConfig, Encoder, Decoder, KVCache, LearnedPositions, RMSNorm, init_weights)
+from .transformer import (TransformerConfig, Dropout, Encoder, Decoder, KVCache, LearnedPositions, RMSNorm, init_weights)
 
 # %% auto #0
-__all__ = ['ModelConfig', 'ModelOutput', 'lm_loss', 'Embeddings', 'BertModel', 'MLMHead', 'BertForMaskedLM', 'BertForPreTraining',
-           'BertForSequenceClassification', 'BertForTokenClassification', 'BertForQuestionAnswering', 'CausalLM', 'GPT',
-           'Llama', 'shift_right', 'init_t5_weights', 'T5', 'ElectraGenerator', 'ElectraDiscriminator', 'top_k_filter',
-           'top_p_filter', 'repetition_penalty_', 'generate']
+__all__ = ['ModelConfig', 'ModelOutput', 'lm_loss', 'fused_lm_loss', 'Embeddings', 'BertModel', 'MLMHead', 'BertForMaskedLM',
+           'BertForPreTraining', 'BertForSequenceClassification', 'BertForTokenClassification',
+           'BertForQuestionAnswering', 'CausalLM', 'GPT', 'Llama', 'shift_right', 'init_t5_weights', 'T5',
+           'ElectraGenerator', 'ElectraDiscriminator', 'top_k_filter', 'top_p_filter', 'repetition_penalty_',
+           'generate']
 
 # %% ../nbs/04_models.ipynb #12c4896a
 _FAMILIES = {  # what each family fixes in its stack, and its defaults for the fields left None
@@ -132,6 +133,44 @@ def lm_loss(logits: torch.Tensor, labels: torch.Tensor, shift: bool = False) -> 
     if shift: labels = F.pad(labels[:, 1:], (0, 1), value=-100)  # shift the labels, not the logits: no copy of [B, T, V]
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=-100)
 
+# %% ../nbs/04_models.ipynb #922c0494
+class _HeadLossFunction(torch.autograd.Function):
+    "Mean cross-entropy of h wᵀ + b against labels (-100 ignored), with its gradients computed chunk by chunk in the forward pass."
+    @staticmethod
+    def forward(ctx, h, weight, bias, labels, chunk):
+        valid = labels != -100
+        n = valid.sum().clamp(min=1)
+        want = ctx.needs_input_grad[:3]
+        grad_h = torch.empty_like(h) if want[0] else None
+        grad_w = torch.zeros_like(weight) if want[1] else None
+        grad_b = torch.zeros_like(bias) if want[2] else None
+        w = weight.to(h.dtype)  # under autocast h is bf16: the head runs in bf16 too, as nn.Linear would
+        total = torch.zeros((), dtype=torch.float32, device=h.device)
+        for s in range(0, h.shape[0], chunk):
+            hc, y, ok = h[s:s + chunk], labels[s:s + chunk].clamp(min=0), valid[s:s + chunk]
+            logits = (hc @ w.T if bias is None else torch.addmm(bias.to(h.dtype), hc, w.T)).float()
+            lse = logits.logsumexp(-1)
+            total += ((lse - logits.gather(1, y[:, None])[:, 0]) * ok).sum()
+            if any(want):
+                g = logits.sub_(lse[:, None]).exp_()  # softmax, written over the logits
+                g.scatter_add_(1, y[:, None], -ok[:, None].float())
+                g = g.mul_(ok[:, None] / n).to(h.dtype)
+                if want[0]: torch.mm(g, w, out=grad_h[s:s + chunk])
+                if want[1]: grad_w.addmm_(g.T, hc)
+                if want[2]: grad_b += g.sum(0)
+        ctx.save_for_backward(grad_h, grad_w, grad_b)
+        return total / valid.sum()  # no targets: nan, as F.cross_entropy
+
+    @staticmethod
+    def backward(ctx, grad):
+        return *(None if g is None else g * grad for g in ctx.saved_tensors), None, None
+
+def fused_lm_loss(h: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, bias: torch.Tensor | None = None,
+                  chunk_size: int | None = None) -> torch.Tensor:
+    "`lm_loss(F.linear(h, weight, bias), labels)` without materialising the logits: hidden states [..., d], labels [...]."
+    chunk = chunk_size or max(64, 2**21 // weight.shape[0])
+    return _HeadLossFunction.apply(h.reshape(-1, h.shape[-1]), weight, bias, labels.reshape(-1), chunk)
+
 # %% ../nbs/04_models.ipynb #da0d963e
 class Embeddings(nn.Module):
     "Token embeddings, plus learned positions and token types where the family has them, then LayerNorm (BERT) and dropout."
@@ -142,7 +181,7 @@ class Embeddings(nn.Module):
         self.position_embeddings = LearnedPositions(max_positions, dim) if max_positions else None
         self.token_type_embeddings = nn.Embedding(type_vocab_size, dim) if type_vocab_size else None
         self.norm = nn.LayerNorm(dim, eps=norm_eps) if norm_eps is not None else None
-        self.dropout = nn.Dropout(dropout)
+        self.dropout = Dropout(dropout)
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None, positions: torch.Tensor | None = None) -> torch.Tensor:
         "ids [B, T] -> [B, T, dim]; positions ([T] or [B, T]) default to 0..T-1, token types to 0."
@@ -239,7 +278,7 @@ class _BertTaskModel(nn.Module):
         super().__init__()
         self.bert = BertModel(cfg, pooler=not self.per_token)
         cfg = self.bert.cfg
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.dropout = Dropout(cfg.dropout)
         self.classifier = init_weights(nn.Linear(cfg.d_model, self._n_outputs(cfg)), cfg.init_std)
 
     def _n_outputs(self, cfg): return cfg.n_labels
@@ -294,13 +333,16 @@ class CausalLM(nn.Module):
         if cfg.tie_embeddings: self.lm_head.weight = self.embeddings.word_embeddings.weight
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, labels: torch.Tensor | None = None,
-                cache: KVCache | None = None, positions: torch.Tensor | None = None, mask: torch.Tensor | None = None) -> ModelOutput:
-        "ids [B, T] (after the cached ones) -> logits [B, T, V]; labels [B, T] are the inputs (shifted here), -100 ignored; `mask`: see `Decoder`."
+                cache: KVCache | None = None, positions: torch.Tensor | None = None, mask: torch.Tensor | None = None,
+                return_logits: bool = True) -> ModelOutput:
+        "ids [B, T] (after the cached ones) -> logits [B, T, V]; labels [B, T] are the inputs (shifted here), -100 ignored; `mask`: see `Decoder`; `return_logits=False` with labels: the loss by `fused_lm_loss`, no logits."
         if positions is None:
             past = 0 if cache is None else cache.seq_len
             positions = torch.arange(past, past + input_ids.shape[1], device=input_ids.device)
         x = self.embeddings(input_ids, positions=positions)  # learned positions (GPT-2) are added here, rotary ones (Llama) in attention
         h = self.decoder(x, attention_mask, cache=cache, positions=positions, mask=mask)
+        if labels is not None and not return_logits:
+            return ModelOutput(fused_lm_loss(h, self.lm_head.weight, F.pad(labels[:, 1:], (0, 1), value=-100)), hidden=h, cache=cache)
         logits = self.lm_head(h)
         return ModelOutput(None if labels is None else lm_loss(logits, labels, shift=True), logits, hidden=h, cache=cache)
 
@@ -339,7 +381,7 @@ class T5(nn.Module):
         self.embeddings = Embeddings(cfg.vocab_size, cfg.d_model, dropout=cfg.dropout)
         self.encoder = Encoder(cfg.stack_config())
         self.decoder = Decoder(cfg.stack_config(decoder=True), cross_attention=True)
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.dropout = Dropout(cfg.dropout)
         self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
         init_t5_weights(self, cfg)
         if cfg.tie_embeddings: self.lm_head.weight = self.embeddings.word_embeddings.weight

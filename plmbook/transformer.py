@@ -17,10 +17,10 @@ from .core import Config
 
 # %% auto #0
 __all__ = ['ACTIVATIONS', 'dot_product_attention', 'padding_mask', 'causal_mask', 'prefix_lm_mask', 'combine_masks',
-           'as_additive', 'fused_attention', 'KVCache', 'Attention', 'sinusoidal_positions', 'LearnedPositions',
-           'rope_tables', 'rotate_half', 'apply_rope', 'relative_position_bucket', 'RelativePositionBias', 'RMSNorm',
-           'make_norm', 'FeedForward', 'TransformerConfig', 'Block', 'init_weights', 'Encoder', 'Decoder',
-           'EncoderDecoder']
+           'as_additive', 'dropout_mask', 'dropout', 'Dropout', 'fused_attention', 'KVCache', 'Attention',
+           'sinusoidal_positions', 'LearnedPositions', 'rope_tables', 'rotate_half', 'apply_rope',
+           'relative_position_bucket', 'RelativePositionBias', 'RMSNorm', 'make_norm', 'FeedForward',
+           'TransformerConfig', 'Block', 'init_weights', 'Encoder', 'Decoder', 'EncoderDecoder']
 
 # %% ../nbs/03_transformer.ipynb #a2b216d1
 def dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None,
@@ -31,7 +31,7 @@ def dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mas
     if bias is not None: scores = scores + bias
     if mask is not None: scores = scores + as_additive(mask, scores.dtype)
     weights = scores.softmax(-1, dtype=torch.float32).to(q.dtype)
-    if dropout_p > 0: weights = F.dropout(weights, dropout_p)
+    if dropout_p > 0: weights = dropout(weights, dropout_p)
     return weights @ v, weights
 
 # %% ../nbs/03_transformer.ipynb #c89c99e1
@@ -62,10 +62,32 @@ def as_additive(mask: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch
     if mask.dtype != torch.bool: return mask.to(dtype)
     return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(~mask, torch.finfo(dtype).min)
 
+# %% ../nbs/03_transformer.ipynb #23437c24
+def dropout_mask(shape: tuple[int, ...], p: float, device=None) -> torch.Tensor:
+    "Boolean keep-mask: True with probability 1 - p, p rounded to a multiple of 2^-15; two elements per 32-bit random draw."
+    if not 0 <= p <= 1: raise ValueError(f"dropout probability must be in [0, 1], got {p}")
+    n = math.prod(shape)
+    bits = torch.empty((n + 1) // 2, dtype=torch.int32, device=device).random_()  # uniform on [0, 2^31): 31 random bits
+    return ((bits.view(torch.int16)[:n] & 0x7FFF) >= round(p * 2**15)).view(shape)  # 15 bits from each half
+
+def dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
+    "Inverted dropout: zero elements with probability p and scale the rest by 1 / (1 - p); cheap masks on CPU, torch's kernel elsewhere."
+    if not training or p == 0: return x
+    if x.device.type != "cpu": return F.dropout(x, p, True)
+    dropped = round(p * 2**15)
+    if dropped == 2**15: return x * 0
+    return x * dropout_mask(x.shape, p, x.device) * (2**15 / (2**15 - dropped))
+
+class Dropout(nn.Dropout):
+    "`nn.Dropout` through `dropout`: the module the blocks and models use."
+    def forward(self, x: torch.Tensor) -> torch.Tensor: return dropout(x, self.p, self.training)
+
 # %% ../nbs/03_transformer.ipynb #ac615ae2
 def fused_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None,
                     bias: torch.Tensor | None = None, scale: float | None = None, dropout_p: float = 0.0) -> torch.Tensor:
     "The output of `dot_product_attention` through torch's fused `scaled_dot_product_attention` kernels, without the weights."
+    if dropout_p > 0 and q.device.type == "cpu":  # torch's CPU kernels drop out with costly float draws: written out, with `dropout`
+        return dot_product_attention(q, k, v, mask, bias, scale, dropout_p)[0]
     attn_mask = None if mask is None else as_additive(mask, q.dtype)
     if bias is not None: attn_mask = bias.to(q.dtype) if attn_mask is None else attn_mask + bias
     return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, scale=scale)
@@ -278,7 +300,7 @@ class Block(nn.Module):
         self.attn_norm, self.attn = norm(), attention()
         self.cross_norm, self.cross_attn = (norm(), attention()) if cross_attention else (None, None)
         self.ffn_norm, self.ffn = norm(), FeedForward(cfg.d_model, cfg.d_ff, cfg.activation, cfg.gated_ffn, cfg.bias)
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.dropout = Dropout(cfg.dropout)
 
     def _residual(self, x, h, norm):
         "x + dropout(h), normalised afterwards in a post-LN block."
