@@ -1,6 +1,7 @@
 """pytest runs every notebook in nbs/ as one test, with nbdev's own machinery (so `#| slow`/`#| gpu` cells are skipped
 unless `--flags` names them), next to the ordinary tests in tests/."""
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,14 @@ class NotebookFile(pytest.File):
 class NotebookFailed(Exception): pass
 
 
+def _run_key(nb: Path, skip_flags) -> str:
+    "docs/build.py's key for reusing an executed notebook: the same function, loaded from there."
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("plmbook_docs_build", nb.parents[1]/"docs"/"build.py")
+    build = importlib.util.module_from_spec(spec); spec.loader.exec_module(build)
+    return build.run_key(nb, skip_flags)
+
+
 _THREADS = []  # torch's thread count as the first notebook found it
 
 
@@ -48,8 +57,15 @@ class NotebookItem(pytest.Item):
         skip = cfg.tst_flags.split() if isinstance(cfg.tst_flags, str) else list(cfg.tst_flags)
         force = self.config.getoption("flags").split()
         _reset_torch_state()  # every notebook runs in this process: one that failed half-way must not leak its settings
-        ok, secs = test_nb(self.path, skip_flags=skip, force_flags=force, basepath=cfg.config_path,
-                           cell_timeout=int(cfg.cell_timeout))
+        # run a copy in _build/tested/ and keep its outputs: the docs build (tests/test_docs.py) then need not run it again
+        tested = self.path.parents[1]/"_build"/"tested"
+        tested.mkdir(parents=True, exist_ok=True)
+        copy, key = tested/self.path.name, tested/f"{self.path.stem}.key"
+        key.unlink(missing_ok=True)
+        shutil.copyfile(self.path, copy)
+        ok, secs = test_nb(copy, skip_flags=skip, force_flags=force, basepath=cfg.config_path,
+                           cell_timeout=int(cfg.cell_timeout), save=not force)
+        if ok and not force: key.write_text(_run_key(self.path, skip))
         self.user_properties.append(("seconds", round(secs, 1)))
         if not ok: raise NotebookFailed(f"{self.path.name} failed (the cell's traceback is in the captured stderr above)")
 

@@ -21,18 +21,36 @@ def stage():
     shutil.copytree(ROOT/"nbs", STAGE, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
 
 
+TESTED = BUILD/"tested"  # notebooks the test run executed, with their outputs (see conftest.py)
+
+
+def run_key(nb: Path, skip_flags) -> str:
+    "What an executed notebook's outputs depend on: its source, the package's source and the skipped flags."
+    import hashlib
+    h = hashlib.sha256(nb.read_bytes())
+    for f in sorted((ROOT/"plmbook").rglob("*.py")): h.update(f.name.encode()); h.update(f.read_bytes())
+    h.update(" ".join(sorted(skip_flags)).encode())
+    return h.hexdigest()
+
+
 def execute(cfg):
     "Run the staged notebooks as the tests do (skipping `#| gpu`/`#| slow` cells) and save their outputs; exit if one fails."
     from fastcore.parallel import parallel
     from nbdev.doclinks import nbglob
     from nbdev.test import test_nb
-    nbs = sorted(nbglob(STAGE, as_path=True))
     skip = cfg.tst_flags.split() if isinstance(cfg.tst_flags, str) else list(cfg.tst_flags)
+    nbs, reused = [], 0
+    for nb in sorted(nbglob(STAGE, as_path=True)):  # a notebook that the tests just ran from the same sources is not run again
+        done, key = TESTED/nb.name, TESTED/f"{nb.stem}.key"
+        if done.exists() and key.exists() and key.read_text() == run_key(ROOT/"nbs"/nb.name, skip):
+            shutil.copyfile(done, nb); reused += 1
+        else: nbs.append(nb)
     res = parallel(test_nb, nbs, skip_flags=skip, save=True, basepath=cfg.config_path, cell_timeout=int(cfg.cell_timeout),
-                   n_workers=min(os.cpu_count() or 1, len(nbs)) if len(nbs) > 1 else 0, pause=0.01)
+                   n_workers=min(os.cpu_count() or 1, len(nbs)) if len(nbs) > 1 else 0, pause=0.01) if nbs else []
     failed = [nb.name for nb, (ok, _) in zip(nbs, res) if not ok]
     if failed: sys.exit(f"docs/build.py: notebook(s) failed: {', '.join(failed)} (tracebacks above)")
-    return len(nbs)
+    if reused: print(f"reused the outputs of {reused} notebook(s) executed by the tests from the same sources")
+    return len(nbs) + reused
 
 
 def front_matter(nb) -> dict:

@@ -148,16 +148,18 @@ class _HeadLossFunction(torch.autograd.Function):
         total = torch.zeros((), dtype=torch.float32, device=h.device)
         for s in range(0, h.shape[0], chunk):
             hc, y, ok = h[s:s + chunk], labels[s:s + chunk].clamp(min=0), valid[s:s + chunk]
-            logits = (hc @ w.T if bias is None else torch.addmm(bias.to(h.dtype), hc, w.T)).float()
-            lse = logits.logsumexp(-1)
-            total += ((lse - logits.gather(1, y[:, None])[:, 0]) * ok).sum()
+            logp = (hc @ w.T if bias is None else torch.addmm(bias.to(h.dtype), hc, w.T)).float().log_softmax(-1)
+            total -= (logp.gather(1, y[:, None])[:, 0] * ok).sum()
             if any(want):
-                g = logits.sub_(lse[:, None]).exp_()  # softmax, written over the logits
-                g.scatter_add_(1, y[:, None], -ok[:, None].float())
-                g = g.mul_(ok[:, None] / n).to(h.dtype)
+                g = logp.exp_()  # the softmax, written over the log-probabilities
+                g.scatter_add_(1, y[:, None], -ok[:, None].to(g.dtype))
+                if not ok.all(): g[~ok] = 0  # ignored positions send no gradient
+                g = g.to(h.dtype)
                 if want[0]: torch.mm(g, w, out=grad_h[s:s + chunk])
                 if want[1]: grad_w.addmm_(g.T, hc)
                 if want[2]: grad_b += g.sum(0)
+        for g in (grad_h, grad_w, grad_b):  # the mean over targets: divide the gradients once, not every chunk of logits
+            if g is not None: g.div_(n)
         ctx.save_for_backward(grad_h, grad_w, grad_b)
         return total / valid.sum()  # no targets: nan, as F.cross_entropy
 

@@ -350,6 +350,7 @@ class _Stack(nn.Module):
         past = 0 if cache is None else cache.seq_len
         mask = combine_masks(causal_mask(T, past + T, x.device) if self.causal else None,
                              None if attention_mask is None else padding_mask(attention_mask), mask)
+        if mask is not None: mask = as_additive(mask, x.dtype)  # converted once here rather than in every layer
         rope = bias = None
         if self.cfg.position == "rope":
             if positions is None: positions = torch.arange(past, past + T, device=x.device)
