@@ -11,7 +11,7 @@ Both sides train on the same real text, tokenized once and cut into the same blo
   this row), then with its default of keeping them apart (block-diagonal masks and restarting positions: more work);
   transformers: `GPT2LMHeadModel` (sdpa) fed by `DataCollatorForLanguageModeling(mlm=False)`.
 Every model has 4 layers, d_model 256, 4 heads, d_ff 1024, 128 positions and dropout 0.1; parameter counts are printed and
-checked equal. Both sides use torch's AdamW (lr 1e-4, weight decay 0.01 on matrices only, as transformers' Trainer does),
+checked equal. Both sides use torch's fused AdamW (lr 1e-4, weight decay 0.01 on matrices only, as transformers' Trainer does),
 gradient clipping at 1.0 and a linear schedule; transformers runs in a plain loop that does what its Trainer's inner step
 does. Batches of 8 x 128 tokens.
 
@@ -91,7 +91,7 @@ def plmbook_runner(model, objective, examples):
 def hf_runner(model, collator, examples, total_steps):
     "The same for a transformers model: collate, forward, backward, clip, AdamW and schedule steps, in a plain loop."
     groups = param_groups(model, WD, decay_embeddings=False)
-    opt = torch.optim.AdamW(groups, lr=LR)
+    opt = torch.optim.AdamW(groups, lr=LR, fused=True)  # transformers' Trainer default with torch >= 2.8 (adamw_torch_fused)
     sched = get_linear_schedule_with_warmup(opt, 0, total_steps)
     g = torch.Generator().manual_seed(0)
     model.train()

@@ -88,8 +88,11 @@ def param_groups(model: nn.Module, weight_decay: float, decay_embeddings: bool =
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 def make_optimizer(model: nn.Module, args: TrainingArgs) -> torch.optim.AdamW:
-    "AdamW over `param_groups(model)` with the learning rate, betas, eps and weight decay of `args`."
-    return torch.optim.AdamW(param_groups(model, args.weight_decay, args.decay_embeddings), lr=args.lr, betas=args.betas, eps=args.eps)
+    "AdamW over `param_groups(model)` with the learning rate, betas, eps and weight decay of `args`; torch's fused kernel where it has one."
+    groups = param_groups(model, args.weight_decay, args.decay_embeddings)
+    # one kernel for all tensors instead of a dozen per tensor (what transformers' Trainer also uses); not for FSDP's sharded tensors
+    fused = not args.fsdp and all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for g in groups for p in g["params"])
+    return torch.optim.AdamW(groups, lr=args.lr, betas=args.betas, eps=args.eps, fused=fused or None)
 
 # %% ../nbs/07_training.ipynb #96635cd3
 def lr_lambda(step: int, warmup_steps: int, max_steps: int, schedule: str = "cosine", min_lr_ratio: float = 0.0) -> float:
