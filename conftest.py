@@ -1,5 +1,6 @@
 """pytest runs every notebook in nbs/ as one test, with nbdev's own machinery (so `#| slow`/`#| gpu` cells are skipped
-unless `--flags` names them), next to the ordinary tests in tests/."""
+unless `--flags` names them), next to the ordinary tests in tests/. Each notebook runs as a copy in _build/tested/ that keeps
+its outputs, with a key of what they depend on; the docs build (tests/test_docs.py) reuses them instead of running it again."""
 import os
 import shutil
 from pathlib import Path
