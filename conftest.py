@@ -30,12 +30,16 @@ class NotebookFile(pytest.File):
 class NotebookFailed(Exception): pass
 
 
+_BUILD = []  # docs/build.py, loaded once
+
+
 def _run_key(nb: Path, skip_flags) -> str:
     "docs/build.py's key for reusing an executed notebook: the same function, loaded from there."
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("plmbook_docs_build", nb.parents[1]/"docs"/"build.py")
-    build = importlib.util.module_from_spec(spec); spec.loader.exec_module(build)
-    return build.run_key(nb, skip_flags)
+    if not _BUILD:
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("plmbook_docs_build", nb.parents[1]/"docs"/"build.py")
+        _BUILD.append(importlib.util.module_from_spec(spec)); spec.loader.exec_module(_BUILD[0])
+    return _BUILD[0].run_key(nb, skip_flags)
 
 
 _THREADS = []  # torch's thread count as the first notebook found it

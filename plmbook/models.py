@@ -17,8 +17,8 @@ from .core import Config
 from .transformer import (TransformerConfig, Dropout, Encoder, Decoder, KVCache, LearnedPositions, RMSNorm, init_weights)
 
 # %% auto #0
-__all__ = ['ModelConfig', 'ModelOutput', 'lm_loss', 'fused_lm_loss', 'Embeddings', 'BertModel', 'MLMHead', 'BertForMaskedLM',
-           'BertForPreTraining', 'BertForSequenceClassification', 'BertForTokenClassification',
+__all__ = ['ModelConfig', 'ModelOutput', 'next_token_labels', 'lm_loss', 'fused_lm_loss', 'Embeddings', 'BertModel', 'MLMHead',
+           'BertForMaskedLM', 'BertForPreTraining', 'BertForSequenceClassification', 'BertForTokenClassification',
            'BertForQuestionAnswering', 'CausalLM', 'GPT', 'Llama', 'shift_right', 'init_t5_weights', 'T5',
            'ElectraGenerator', 'ElectraDiscriminator', 'top_k_filter', 'top_p_filter', 'repetition_penalty_',
            'generate']
@@ -128,9 +128,13 @@ class ModelOutput:
     hidden: torch.Tensor | None = None      # the last hidden states
     cache: KVCache | None = None
 
+def next_token_labels(labels: torch.Tensor) -> torch.Tensor:
+    "Labels [B, T] moved one place left, -100 at the end: position t's target is label t + 1 (shifting labels, not logits, copies no [B, T, V])."
+    return F.pad(labels[:, 1:], (0, 1), value=-100)
+
 def lm_loss(logits: torch.Tensor, labels: torch.Tensor, shift: bool = False) -> torch.Tensor:
     "Mean cross-entropy of logits [..., V] against labels [...], -100 ignored; `shift`: position t predicts label t + 1."
-    if shift: labels = F.pad(labels[:, 1:], (0, 1), value=-100)  # shift the labels, not the logits: no copy of [B, T, V]
+    if shift: labels = next_token_labels(labels)
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=-100)
 
 # %% ../nbs/04_models.ipynb #922c0494
@@ -344,7 +348,7 @@ class CausalLM(nn.Module):
         x = self.embeddings(input_ids, positions=positions)  # learned positions (GPT-2) are added here, rotary ones (Llama) in attention
         h = self.decoder(x, attention_mask, cache=cache, positions=positions, mask=mask)
         if labels is not None and not return_logits:
-            return ModelOutput(fused_lm_loss(h, self.lm_head.weight, F.pad(labels[:, 1:], (0, 1), value=-100)), hidden=h, cache=cache)
+            return ModelOutput(fused_lm_loss(h, self.lm_head.weight, next_token_labels(labels)), hidden=h, cache=cache)
         logits = self.lm_head(h)
         return ModelOutput(None if labels is None else lm_loss(logits, labels, shift=True), logits, hidden=h, cache=cache)
 
