@@ -77,7 +77,7 @@ class TrainingArgs(Config):
         "The warmup length in steps: `warmup_steps`, or `warmup_ratio` of `max_steps`."
         return self.warmup_steps or round(self.warmup_ratio * self.max_steps)
 
-# %% ../nbs/07_training.ipynb #f7f6071c
+# %% ../nbs/07_training.ipynb #d90b4c35
 def param_groups(model: nn.Module, weight_decay: float, decay_embeddings: bool = True) -> list[dict]:
     "Two AdamW groups: matrices decay; biases and norm weights (tensors of fewer than 2 dims), and embeddings if asked, do not."
     embeddings = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
@@ -87,9 +87,9 @@ def param_groups(model: nn.Module, weight_decay: float, decay_embeddings: bool =
         (decay if p.ndim >= 2 and (decay_embeddings or id(p) not in embeddings) else no_decay).append(p)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
-def make_optimizer(model: nn.Module, args: TrainingArgs) -> torch.optim.AdamW:
-    "AdamW over `param_groups(model)` with the learning rate, betas, eps and weight decay of `args`; torch's fused kernel where it has one."
-    groups = param_groups(model, args.weight_decay, args.decay_embeddings)
+def make_optimizer(model: nn.Module, args: TrainingArgs, groups: list[dict] | None = None) -> torch.optim.AdamW:
+    "AdamW over `groups` (default `param_groups(model)`) with the learning rate, betas, eps and weight decay of `args`; torch's fused kernel where it has one."
+    groups = param_groups(model, args.weight_decay, args.decay_embeddings) if groups is None else groups  # a group may set its own lr
     # one kernel for all tensors instead of a dozen per tensor (what transformers' Trainer also uses); not for FSDP's sharded tensors
     fused = not args.fsdp and all(p.device.type in ("cpu", "cuda") and p.is_floating_point() for g in groups for p in g["params"])
     return torch.optim.AdamW(groups, lr=args.lr, betas=args.betas, eps=args.eps, fused=fused or None)
@@ -132,7 +132,7 @@ def init_distributed(device: str = "auto") -> tuple[int, int, torch.device]:
     if not dist.is_initialized(): dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
     return dist.get_rank(), dist.get_world_size(), dev
 
-# %% ../nbs/07_training.ipynb #ac42565f
+# %% ../nbs/07_training.ipynb #6ea3439f
 class Callback:
     "The events `Trainer` calls on its callbacks; subclass and override any (or write any object with some of these methods)."
     def on_fit_start(self, trainer): pass
@@ -144,7 +144,8 @@ class Callback:
 
 class Trainer:
     "Train `model` on the loss that `objective(model, batch)` returns over `train_data`, as `args` say."
-    def __init__(self, model: nn.Module, objective, train_data, eval_data=None, args: TrainingArgs | None = None, callbacks=()):
+    def __init__(self, model: nn.Module, objective, train_data, eval_data=None, args: TrainingArgs | None = None, callbacks=(),
+                 optimizer_groups: list[dict] | None = None):
         self.args = args = args or TrainingArgs()
         self.objective, self.train_data, self.eval_data, self.callbacks = objective, train_data, eval_data, list(callbacks)
         self.collate = getattr(objective, "collate", None) or torch.utils.data.default_collate
@@ -160,7 +161,7 @@ class Trainer:
         elif self.world_size > 1: self._ddp = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         self.train_model = self.model if self._ddp is None else self._ddp  # what training steps call; evaluation and checkpoints use self.model
         if args.compile: self.train_model = torch.compile(self.train_model)
-        self.optimizer = make_optimizer(self.model, args)
+        self.optimizer = make_optimizer(self.model, args, optimizer_groups)  # groups with their own lr: e.g. layer-wise decay (chapter 10)
         self.scheduler = make_scheduler(self.optimizer, args)
         self.scaler = torch.amp.GradScaler(self.device.type) if self.dtype == torch.float16 else None
         self.step = self.epoch = self.position = self.tokens_seen = 0
