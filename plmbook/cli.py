@@ -67,7 +67,7 @@ def check_labels(rows: list[dict], col: str, names: list[str], where: str, lists
         out.append({**r, col: vals if lists else vals[0]})
     return out
 
-# %% ../nbs/12_cli.ipynb #f9906040
+# %% ../nbs/12_cli.ipynb #80a936cf
 PEFT_METHODS = ("lora", "adapter", "prefix", "prompt", "bitfit", "ia3")
 
 def _peft_config(name: str):
@@ -82,7 +82,7 @@ def _plots(out: Path, history: list[dict], refs=None, preds=None, names=None):
     from plmbook.metrics import plot_confusion_matrix
     steps = [(h["step"], h["loss"]) for h in history if "loss" in h and "step" in h]
     fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.plot(*zip(*steps)) if steps else None
+    if steps: ax.plot(*zip(*steps))
     ax.set(xlabel="step", ylabel="training loss", title="Fine-tuning loss"); fig.tight_layout(); fig.savefig(out / "loss.png", dpi=100); plt.close(fig)
     if refs is not None:
         fig, ax = plt.subplots(figsize=(1.2 * len(names) + 2, 1.0 * len(names) + 1.5))
