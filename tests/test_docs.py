@@ -35,9 +35,11 @@ def _exports() -> list:
         names = next((ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
                       and any(getattr(t, "id", None) == "__all__" for t in n.targets)), [])
         syms = d["syms"].get(f"plmbook.{py.stem}", {})
+        pages = [v[0].partition("#")[0] for v in syms.values() if v[0]]  # the module's page: its notebook's name
+        home = max(set(pages), key=pages.count) if pages else f"{py.stem}.html"
         for name in names:
             doc = syms.get(f"plmbook.{py.stem}.{name}", (None,))[0]  # e.g. 'core.html#set_seed'; None for constants
-            page, _, anchor = (doc or f"{py.stem}.html").partition("#")
+            page, _, anchor = (doc or home).partition("#")
             res.append((py.stem, name, page.removesuffix(".html"), anchor or None))
     return res
 

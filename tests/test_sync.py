@@ -1,6 +1,6 @@
 """The library is exported from the notebooks and the notebooks are stored clean: running `nbdev-export` and
 `nbdev-clean` on a copy of the project must change nothing."""
-import shutil, subprocess, sys
+import re, shutil, subprocess, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,3 +55,21 @@ def test_chapters_import_only_earlier_chapters():
         used = set(re.findall(r"^\s*(?:from|import)\s+(?:plmbook\.|\.)(\w+)", src.read_text(), re.M))
         later = used & set(order[i:])
         assert not later, f"plmbook/{mod}.py imports {sorted(later)}: a chapter may import only earlier chapters"
+
+
+def test_cells_with_imports_hold_only_imports():
+    """nbdev's doc processing (`docs/build.py`) re-runs every exported cell and every cell containing an import, in a
+    fresh namespace without the notebook's other cells: a cell that mixes an import with code using the notebook's
+    variables fails there (`NameError`) although the notebook itself runs. Imports go in cells of their own."""
+    import ast, json
+    bad = []
+    for nb in sorted((ROOT/"nbs").glob("*.ipynb")):
+        for i, c in enumerate(json.loads(nb.read_text())["cells"]):
+            src = "".join(c["source"])
+            if c["cell_type"] != "code" or re.search(r"^#\|\s*(export|exporti|exports|exec_doc)\b", src, re.M): continue
+            try: body = ast.parse("\n".join(l for l in src.split("\n") if not l.lstrip().startswith(("%", "!"))))
+            except SyntaxError: continue
+            imports = any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(body))
+            if imports and not all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in body.body):
+                bad.append(f"{nb.name} cell {i}: {src.splitlines()[0][:60]!r}")
+    assert not bad, "cells mixing imports with other code (split the imports into their own cell):\n" + "\n".join(bad)
