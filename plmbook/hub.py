@@ -21,8 +21,8 @@ from .models import (ModelConfig, BertModel, BertForMaskedLM, BertForPreTraining
                             BertForTokenClassification, BertForQuestionAnswering, GPT, Llama, T5, ElectraGenerator, ElectraDiscriminator)
 
 # %% auto #0
-__all__ = ['TASKS', 'config_from_hf', 'config_to_hf', 'load_hf_state', 'from_hf', 'hf_state', 'to_hf', 'gguf_to_hf',
-           'fetch_smollm2_gguf', 'from_gguf']
+__all__ = ['TASKS', 'config_from_hf', 'config_to_hf', 'read_checkpoint', 'load_hf_state', 'from_hf', 'hf_state', 'to_hf',
+           'gguf_to_hf', 'fetch_smollm2_gguf', 'from_gguf']
 
 # %% ../nbs/05_hub.ipynb #c25e2c28
 def _bert_body(ours: str, hf: str) -> list[tuple[str, str]]:
@@ -235,8 +235,9 @@ def _pick(hf_cfg: dict, task: str | None) -> str:
         if m == mt and t == task: return a
     raise ValueError(f"no plmbook model for task {task!r} with model_type {mt!r}")
 
-def _read_checkpoint(path: Path) -> tuple[dict, dict]:
-    "(config dict, state dict) of a checkpoint folder; only safetensors weights are read."
+def read_checkpoint(path: str | Path) -> tuple[dict, dict]:
+    "(config dict, state dict) of a Hugging Face checkpoint folder; only safetensors weights are read."
+    path = Path(path)
     if not (path / "config.json").is_file(): raise FileNotFoundError(f"{path} has no config.json")
     hf_cfg = json.loads((path / "config.json").read_text())
     index = path / "model.safetensors.index.json"
@@ -251,8 +252,10 @@ def _read_checkpoint(path: Path) -> tuple[dict, dict]:
 
 _IGNORED = re.compile(r"(.*\.position_ids|.*embed_tokens\.weight|cls\.predictions\.decoder\.bias|.*\.masked_bias|.*\.attn\.bias)$")
 
-def load_hf_state(model: torch.nn.Module, sd: dict, architecture: str, strict: bool = True, tie_fallback: bool = False) -> torch.nn.Module:
-    "Copy a Hugging Face state dict `sd` (of class `architecture`) into `model`; missing or misshapen tensors raise, by name."
+def load_hf_state(model: torch.nn.Module, sd: dict, architecture: str, strict: bool = True, tie_fallback: bool = False,
+                  output_loading_info: bool = False):
+    """Copy a Hugging Face state dict `sd` (of class `architecture`) into `model`; missing or misshapen tensors raise, by name.
+    With `output_loading_info`, also {missing: our names left at their initial values, unexpected: checkpoint names not loaded}."""
     rules = _ARCHS[architecture][3]
     rules = rules(model.cfg if hasattr(model, "cfg") else next(m.cfg for m in model.modules() if hasattr(m, "cfg"))) if callable(rules) else rules
     if architecture == "GPT2LMHeadModel": sd = _gpt2_unfuse(sd)
@@ -270,21 +273,22 @@ def load_hf_state(model: torch.nn.Module, sd: dict, architecture: str, strict: b
         if hf not in sd and tie_fallback and name.endswith(("lm_head.weight", "head.decoder.weight")):
             hf = _translate(next(k for k in params if k.endswith("word_embeddings.weight")), rules, to_hf=True)  # tied in the file only
         if hf not in sd:
-            missing.append(f"{hf} (our {name}, shape {tuple(p.shape)})"); continue
+            missing.append((hf, name, tuple(p.shape))); continue
         t = sd[hf]
         if tuple(t.shape) != tuple(p.shape):
             raise ValueError(f"shape mismatch for {hf} (our {name}): expected {tuple(p.shape)}, found {tuple(t.shape)}")
         p.data.copy_(t.to(p.dtype)); used.add(hf)
     used |= {_translate(n, rules, to_hf=True) for n in tied}  # a repeated tied copy is expected, not unexpected
-    if missing and strict: raise KeyError(f"the checkpoint lacks {len(missing)} tensor(s) the model needs: {', '.join(missing)}")
-    if missing: warnings.warn(f"left at their initial values: {', '.join(missing)}")
+    described = ", ".join(f"{hf} (our {name}, shape {shape})" for hf, name, shape in missing)
+    if missing and strict: raise KeyError(f"the checkpoint lacks {len(missing)} tensor(s) the model needs: {described}")
+    if missing: warnings.warn(f"left at their initial values: {described}")
     extra = sorted(k for k in sd if k not in used and not _IGNORED.match(k))
     if extra: warnings.warn(f"unexpected tensors in the checkpoint, not loaded: {', '.join(extra)}")
-    return model
+    return (model, {"missing": [name for _, name, _ in missing], "unexpected": extra}) if output_loading_info else model
 
 def from_hf(path_or_model, task: str | None = None, strict: bool = True) -> torch.nn.Module:
     "A plmbook model from a Hugging Face checkpoint folder (safetensors) or an in-memory `transformers` model."
-    if isinstance(path_or_model, (str, Path)): hf_cfg, sd = _read_checkpoint(Path(path_or_model))
+    if isinstance(path_or_model, (str, Path)): hf_cfg, sd = read_checkpoint(path_or_model)
     elif hasattr(path_or_model, "config") and hasattr(path_or_model, "state_dict"):
         hf_cfg = path_or_model.config.to_dict()
         hf_cfg.setdefault("architectures", [type(path_or_model).__name__])

@@ -504,14 +504,15 @@ def generate(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Te
              num_beams: int = 1, length_penalty: float = 1.0, eos_token_id: int | list[int] | None = None, pad_token_id: int | None = None,
              use_cache: bool = True) -> torch.Tensor:
     "Continue each (left-padded) prompt: [B, T + new] for a causal LM, the decoder's tokens from the start token for T5."
-    stops = torch.tensor([] if eos_token_id is None else [eos_token_id] if isinstance(eos_token_id, int) else list(eos_token_id), dtype=torch.long)
+    stops = torch.tensor([] if eos_token_id is None else [eos_token_id] if isinstance(eos_token_id, int) else list(eos_token_id),
+                         dtype=torch.long, device=input_ids.device)
     pad = pad_token_id if pad_token_id is not None else (int(stops[0]) if len(stops) else 0)
     was_training = model.training
     model.eval()
     try:
         if num_beams > 1: return _beam_search(model, input_ids, attention_mask, max_new_tokens, num_beams, length_penalty, repetition_penalty, stops, pad, use_cache)
         dec = _Decoding(model, input_ids, attention_mask, use_cache)
-        done = torch.zeros(input_ids.shape[0], dtype=torch.bool)
+        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
         for _ in range(max_new_tokens):
             logits = repetition_penalty_(dec.logits(), dec.tokens, repetition_penalty)
             if do_sample:
@@ -527,11 +528,12 @@ def generate(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Te
 
 def _beam_search(model, input_ids, attention_mask, max_new_tokens, num_beams, length_penalty, repetition_penalty, stops, pad, use_cache):
     "The `num_beams` most likely continuations per text, finished ones scored by log-probability / length ** length_penalty; the best."
-    B, K = input_ids.shape[0], num_beams
+    B, K, dev = input_ids.shape[0], num_beams, input_ids.device  # the bookkeeping lives where the model's outputs do
     dec = _Decoding(model, input_ids.repeat_interleave(K, 0), None if attention_mask is None else attention_mask.repeat_interleave(K, 0), use_cache)
     start = dec.tokens.shape[1]
-    scores = torch.full((B, K), float("-inf")); scores[:, 0] = 0  # the K copies are identical: expand only the first
+    scores = torch.full((B, K), float("-inf"), device=dev); scores[:, 0] = 0  # the K copies are identical: expand only the first
     finished = [[] for _ in range(B)]  # (normalised score, tokens) of each text's hypotheses
+    stop_ids = set(stops.tolist())
     for step in range(1, max_new_tokens + 1):
         logp = repetition_penalty_(dec.logits(), dec.tokens, repetition_penalty).log_softmax(-1)
         V = logp.shape[-1]
@@ -541,7 +543,7 @@ def _beam_search(model, input_ids, attention_mask, max_new_tokens, num_beams, le
             kept = []
             for s, i in zip(cand[b].tolist(), idx[b].tolist()):
                 row, tok = b * K + i // V, i % V
-                if tok in stops.tolist():
+                if tok in stop_ids:
                     if len(finished[b]) < K or s / step ** length_penalty > min(finished[b])[0]:
                         finished[b] = sorted(finished[b] + [(s / step ** length_penalty, dec.tokens[row, start:].tolist() + [tok])], reverse=True)[:K]
                 else: kept.append((s, row, tok))
@@ -549,15 +551,15 @@ def _beam_search(model, input_ids, attention_mask, max_new_tokens, num_beams, le
             if len(finished[b]) == K and max(s for s, _, _ in kept) / step ** length_penalty <= finished[b][-1][0]:
                 kept = [(float("-inf"), r, pad) for _, r, _ in kept]  # nothing left can beat the finished hypotheses
             for s, row, tok in kept: rows.append(row); next_tokens.append(tok); new_scores.append(s)
-        dec.reorder(torch.tensor(rows))
-        dec.append(torch.tensor(next_tokens))
-        scores = torch.tensor(new_scores).view(B, K)
+        dec.reorder(torch.tensor(rows, device=dev))
+        dec.append(torch.tensor(next_tokens, device=dev))
+        scores = torch.tensor(new_scores, device=dev).view(B, K)
         if (scores == float("-inf")).all(): break
     best = []
     for b in range(B):
         live = [(s / (dec.tokens.shape[1] - start) ** length_penalty, dec.tokens[b * K + j, start:].tolist()) for j, s in enumerate(scores[b].tolist()) if s > float("-inf")]
         best.append(max(finished[b] + live)[1])
     n = max(map(len, best))
-    new = torch.tensor([t + [pad] * (n - len(t)) for t in best], dtype=torch.long)
+    new = torch.tensor([t + [pad] * (n - len(t)) for t in best], dtype=torch.long, device=dev)
     prefix = dec.tokens[::K, :start]
     return torch.cat([prefix, new], 1)
