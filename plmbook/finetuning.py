@@ -29,7 +29,7 @@ __all__ = ['TASK_MODELS', 'Task', 'TextClassification', 'task_model', 'load_toke
            'class_weights', 'per_class', 'finetune', 'save_finetuned', 'load_finetuned', 'TokenClassification',
            'read_squad', 'QuestionAnswering', 'bbc_titles', 'Seq2Seq']
 
-# %% ../nbs/10_finetuning.ipynb #24682afd
+# %% ../nbs/10_finetuning.ipynb #acd390b5
 class Task(Objective):
     "A fine-tuning task: `encode` examples into features, `collate` them, the loss of (model, batch), and `predict` / `score` for evaluation."
     label_names: list[str] = []
@@ -40,7 +40,8 @@ class Task(Objective):
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
-        for k in cls.kinds or ((cls.kind,) if isinstance(cls.kind, str) and cls.kind else ()): Task.by_kind[k] = cls
+        own = vars(cls)  # only the kinds a class declares itself: a user's subclass of TextClassification does not take over "classification"
+        for k in own.get("kinds") or ((own["kind"],) if isinstance(own.get("kind"), str) else ()): Task.by_kind[k] = cls
     def encode(self, examples) -> list[dict]: raise NotImplementedError
     def predict(self, model: nn.Module, examples, batch_size: int = 64) -> list: raise NotImplementedError
     def score(self, predictions: list, examples) -> dict[str, float]: raise NotImplementedError
