@@ -1,0 +1,44 @@
+"""End to end: the README's main command, `plmbook quickstart`, run as a newcomer runs it apart from the budget. It checks the run
+folder, that the pretrained model beats the same architecture trained from scratch on the test split, and that a second run with
+the same seed gives the same metrics (only the timings may differ)."""
+import json, re, shlex, subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BUDGET = ["--steps", "1500"]  # pretraining steps instead of the default time budget: a fixed count makes the run repeatable
+LAYOUT = ["confusion_matrix.png", "data", "finetune-pretrained", "finetune-scratch", "loss_curves.png", "metrics.json", "pretrain",
+          "report.md", "run.json", "tokenizer"]
+
+
+def main_command() -> list[str]:
+    "The plmbook command of the README's first set-up line (after the install)."
+    section = (ROOT / "README.md").read_text().split("## Set up", 1)[1].split("\n## ", 1)[0]
+    first = re.findall(r"```sh\n(.*?)\n```", section, re.S)[0]
+    cmd = first.split("&&")[-1].strip()
+    assert cmd.startswith("plmbook quickstart"), f"the README's main command should be plmbook quickstart, got {cmd!r}"
+    return shlex.split(cmd)
+
+
+def run(out: Path) -> dict:
+    done = subprocess.run(main_command() + BUDGET + ["--out", str(out), "--quiet"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads((out / "metrics.json").read_text())
+
+
+def measured(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if k != "seconds"}
+
+
+def test_quickstart(tmp_path):
+    first = run(tmp_path / "first")
+    assert sorted(p.name for p in (tmp_path / "first").iterdir()) == LAYOUT
+    for step in ("tokenizer", "pretrain", "finetune-pretrained", "finetune-scratch"):
+        assert {"run.json", "metrics.json"} <= {p.name for p in (tmp_path / "first" / step).iterdir()}, step
+    assert sorted(p.name for p in (tmp_path / "first" / "pretrain" / "model").iterdir()) == [
+        "config.json", "model.safetensors", "pretraining.json", "tokenizer.json"]
+    report = (tmp_path / "first" / "report.md").read_text()
+    assert f"{first['pretrained']['accuracy']:.3f}" in report and f"{first['from_scratch']['accuracy']:.3f}" in report
+    assert first["pretraining"]["steps"] == int(BUDGET[1])
+    assert first["pretrained"]["accuracy"] > first["from_scratch"]["accuracy"], (first["pretrained"], first["from_scratch"])
+    second = run(tmp_path / "second")
+    assert measured(second) == measured(first)
