@@ -1,4 +1,4 @@
-"""Benchmark plmbook's chapter-04 models against Hugging Face `transformers` at matched sizes, on CPU.
+"""Benchmark plmbook's chapter-04 models against Hugging Face `transformers` at matched sizes, on CPU or a GPU.
 
 Every model has 4 layers, d_model 256, 4 heads, d_ff 1024, vocabulary 8,192, 128 positions and dropout 0.1; the
 parameter counts are printed (and checked equal) first.  Measures, in one run:
@@ -19,23 +19,41 @@ Ratios are plmbook tokens/s divided by the section's reference (transformers) to
 (> 1: plmbook is faster); throughput is taken from the median step (training) or run (generation).  The contenders
 run in turn, step by step (training) or run by run (generation), so that other load on the machine falls on all of
 them alike.  Prints a table, then one JSON line with every figure.
+
+`--device cuda` runs the same on a GPU, by default in bf16 autocast (both sides) and at GPT-2-small size (`--size gpt2-small`:
+12 layers, d_model 768, 12 heads, d_ff 3072, vocabulary 50,304 (GPT-2's 50,257 rounded up to a multiple of 64, as
+nanoGPT does, for the GPU's fast kernels), 1,024 positions; training batches of 16 x 1,024), and adds
+the model FLOPs utilisation of each training row (benchmarks/flops.py: the FLOPs a step must do over the GPU's dense bf16 peak;
+for the sparse masked-LM row only the head's work at the labelled positions is counted). Every timed call ends with a
+synchronisation, so a step's time is its whole GPU work.
 Usage (from the repository root, so that this checkout's plmbook is imported): PYTHONPATH=. python benchmarks/models.py
-       [--steps N] [--warmup N] [--gen-rounds N] [--profile]
+       [--steps N] [--warmup N] [--gen-rounds N] [--profile] [--device cuda] [--size tiny|gpt2-small] [--batch B] [--seq T]
 """
 import os
 for k, v in dict(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1").items():
     os.environ.setdefault(k, v)
-import argparse, json, statistics, time
+import argparse, json, statistics, sys, time
 
 import torch, transformers
 from transformers import BertConfig, BertForMaskedLM as HFBertForMaskedLM, GPT2Config, GPT2LMHeadModel
 
 from plmbook.models import ModelConfig, BertForMaskedLM, GPT, generate
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from flops import peak_bf16, train_flops_per_token
+
 SIZE = dict(n_layers=4, d_model=256, n_heads=4, d_ff=1024, vocab_size=8192, max_positions=128, dropout=0.1)
 BATCH, SEQ, LR, MASK_P = 8, 128, 1e-4, 0.15
 GEN_BATCH, PROMPT, NEW = 4, 16, 64
 TRAIN_GOAL, GEN_GOAL = 1.2, 1.0
+SIZES = {"tiny": (SIZE, BATCH, SEQ),
+         "gpt2-small": (dict(n_layers=12, d_model=768, n_heads=12, d_ff=3072, vocab_size=50304, max_positions=1024, dropout=0.1), 16, 1024)}
+DEVICE, DTYPE = "cpu", None  # set from the command line in main()
+
+def sync():
+    if DEVICE == "cuda": torch.cuda.synchronize()
+
+def autocast(): return torch.autocast(DEVICE, dtype=DTYPE, enabled=DTYPE is not None)
 
 def n_params(m): return sum(p.numel() for p in m.parameters())  # tied weights counted once
 
@@ -84,13 +102,15 @@ def copy_gpt2_weights(hf: GPT2LMHeadModel, plm: GPT) -> list[str]:
 
 def trainer(model, batch):
     "One training step (forward, backward, AdamW step) of `model` on `batch`, as a closure."
+    model.to(DEVICE)
+    batch = {k: v.to(DEVICE) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
     opt = torch.optim.AdamW(model.parameters(), lr=LR)
     model.train()
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = model(**batch).loss
+        with autocast(): loss = model(**batch).loss
         loss.backward(); opt.step()
-        return loss.item()
+        return loss.item()  # waits for the whole step (the optimizer's kernels were queued before it)
     return step
 
 def race(entries, n: int):
@@ -98,15 +118,17 @@ def race(entries, n: int):
     times, outs = {name: [] for name, _ in entries}, {}
     for _ in range(n):
         for name, fn in entries:
-            t = time.perf_counter(); outs[name] = fn(); times[name].append(time.perf_counter() - t)
+            t = time.perf_counter(); outs[name] = fn(); sync(); times[name].append(time.perf_counter() - t)
     return times, outs
 
 def profile_step(name, step, rows=12):
     from torch.profiler import profile, ProfilerActivity
     step()
-    with profile(activities=[ProfilerActivity.CPU]) as prof: step()
-    print(f"\nPROFILE {name} (one step, sorted by self CPU time)")
-    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows))
+    gpu = DEVICE == "cuda"
+    with profile(activities=[ProfilerActivity.CPU] + [ProfilerActivity.CUDA] * gpu) as prof: step()
+    key = "self_cuda_time_total" if gpu else "self_cpu_time_total"
+    print(f"\nPROFILE {name} (one step, sorted by {key.replace('_', ' ')})")
+    print(prof.key_averages().table(sort_by=key, row_limit=rows))
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -114,7 +136,20 @@ def main():
     ap.add_argument("--warmup", type=int, default=1, help="untimed training steps per model first")
     ap.add_argument("--gen-rounds", type=int, default=5, help="timed generation runs per contender (after one untimed)")
     ap.add_argument("--profile", action="store_true", help="also profile one training step of each model (torch.profiler)")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--precision", choices=["fp32", "bf16"], help="default: fp32 on CPU, bf16 on a GPU")
+    ap.add_argument("--size", choices=list(SIZES), help="default: tiny on CPU, gpt2-small on a GPU")
+    ap.add_argument("--batch", type=int, help="training sequences per step (default: the size's)")
+    ap.add_argument("--seq", type=int, help="training sequence length (default: the size's)")
     args = ap.parse_args()
+    global SIZE, BATCH, SEQ, DEVICE, DTYPE
+    if args.device == "cuda" and not torch.cuda.is_available(): ap.error("--device cuda: no GPU is visible to torch")
+    DEVICE = args.device
+    precision = args.precision or ("bf16" if DEVICE == "cuda" else "fp32")
+    DTYPE = {"fp32": None, "bf16": torch.bfloat16}[precision]
+    size_name = args.size or ("gpt2-small" if DEVICE == "cuda" else "tiny")
+    SIZE, BATCH, SEQ = SIZES[size_name]
+    BATCH, SEQ = args.batch or BATCH, args.seq or SEQ
     transformers.logging.set_verbosity_error()
     load_before, start = os.getloadavg(), time.perf_counter()
     threads = torch.get_num_threads()
@@ -170,11 +205,12 @@ def main():
     torch.manual_seed(1)
     p_gen = GPT(gpt_cfg).eval()
     unset = copy_gpt2_weights(h_gen, p_gen)
+    h_gen.to(DEVICE); p_gen.to(DEVICE)
     checks["gpt_weights_copied_all_names"] = not unset
-    prompts = torch.randint(1, SIZE["vocab_size"], (GEN_BATCH, PROMPT), generator=g)
+    prompts = torch.randint(1, SIZE["vocab_size"], (GEN_BATCH, PROMPT), generator=g).to(DEVICE)
     pmask = torch.ones_like(prompts)
     with torch.no_grad():
-        same_logits = torch.allclose(p_gen(prompts, pmask).logits, h_gen(prompts, attention_mask=pmask).logits, atol=1e-4)
+        same_logits = torch.allclose(p_gen(prompts, pmask).logits, h_gen(prompts, attention_mask=pmask).logits, atol=1e-4 if DEVICE == "cpu" else 1e-3)
     checks["gpt_same_logits_after_copy"] = same_logits
     gen = [("plmbook generate, use_cache=True",
             lambda: generate(p_gen, prompts, pmask, max_new_tokens=NEW, do_sample=False, use_cache=True)),
@@ -194,12 +230,19 @@ def main():
     # report
     med = {(sec, name): statistics.median(t) for sec, name, t, _, _ in rows}
     refs = {sec: tok / med[sec, name] for sec, name, t, tok, is_ref in rows if is_ref}
-    results = {"threads": threads, "cpus": os.cpu_count(), "sizes": SIZE, "batch": [BATCH, SEQ], "lr": LR,
+    results = {"device": DEVICE, "precision": precision, "size": size_name, "threads": threads, "cpus": os.cpu_count(), "sizes": SIZE, "batch": [BATCH, SEQ], "lr": LR,
                "generation": dict(batch=GEN_BATCH, prompt=PROMPT, new_tokens=NEW),
                "steps": args.steps, "warmup": args.warmup, "gen_rounds": args.gen_rounds, "params": params,
                "hf_attn_implementation": impls,
                "versions": {"torch": torch.__version__, "transformers": transformers.__version__}, "rows": [], "checks": checks}
-    print(f"CPU, torch {torch.__version__} ({threads} threads, {os.cpu_count()} CPUs), transformers {transformers.__version__} "
+    gpu_name, peak = peak_bf16() if DEVICE == "cuda" else ("", None)
+    where = "CPU" if DEVICE == "cpu" else f"GPU {gpu_name} (dense bf16 peak {peak / 1e12 if peak else float('nan'):.0f} TFLOP/s)"
+    # FLOPs per trained token, for MFU: the GPT rows in full; BERT's body in full and its head where it runs
+    body = train_flops_per_token(SIZE["n_layers"], SIZE["d_model"], SIZE["d_ff"], 0, SEQ)
+    head = 6 * SIZE["vocab_size"] * SIZE["d_model"]
+    flops = {"bert": body + head, "gpt": body + head}
+    if DEVICE == "cuda": results.update(gpu=gpu_name, peak_bf16_flops=peak)
+    print(f"{where}, {precision}, torch {torch.__version__} ({threads} threads, {os.cpu_count()} CPUs), transformers {transformers.__version__} "
           f"(attention: bert {impls['bert']}, gpt2 {impls['gpt2']}); load avg before {load_before[0]:.2f}")
     print(f"sizes: {SIZE}; training batch {BATCH} x {SEQ}, AdamW lr {LR:g}, {args.warmup} warm-up + {args.steps} timed steps; "
           f"generation {GEN_BATCH} x {PROMPT} prompt + {NEW} new tokens, 1 warm-up + {args.gen_rounds} timed runs")
@@ -208,14 +251,19 @@ def main():
     titles = {"bert": f"1a. Training, BertForMaskedLM ({MASK_P:.0%} of positions labelled)", "gpt": "1b. Training, GPT-2 causal LM",
               "gen": "2. Greedy generation, same weights"}
     for sec, title in titles.items():
-        print(f"{title}\n  {'':44} {'median s':>9} {'best s':>8} {'tokens/s':>9} {'ratio':>7}")
+        mfu_col = DEVICE == "cuda" and peak and sec != "gen"
+        print(f"{title}\n  {'':44} {'median s':>9} {'best s':>8} {'tokens/s':>9} {'ratio':>7}" + ("     MFU" if mfu_col else ""))
         for s, name, t, tok, is_ref in rows:
             if s != sec: continue
             m, best = statistics.median(t), min(t)
             r = dict(section=s, name=name, median_s=round(m, 4), best_s=round(best, 4), tokens_per_s=round(tok / m, 1),
                      best_tokens_per_s=round(tok / best, 1), ratio=round(tok / m / refs[s], 3), reference=is_ref)
+            if mfu_col:
+                per_token = flops[s] - (head * (1 - MASK_P) if "masked_positions" in name else 0)
+                r["mfu"] = round(tok / m * per_token / peak, 4)
             results["rows"].append(r)
-            print(f"  {name + (' (ref)' if is_ref else ''):44} {m:9.4f} {best:8.4f} {r['tokens_per_s']:9.0f} {r['ratio']:6.2f}x")
+            print(f"  {name + (' (ref)' if is_ref else ''):44} {m:9.4f} {best:8.4f} {r['tokens_per_s']:9.0f} {r['ratio']:6.2f}x"
+                  + (f" {r['mfu']:7.1%}" if "mfu" in r else ""))
         print()
     get = lambda sec, word: next(r for r in results["rows"] if r["section"] == sec and word in r["name"])
     cache_speedup = get("gen", "use_cache=True")["tokens_per_s"] / get("gen", "use_cache=False")["tokens_per_s"]

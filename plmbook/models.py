@@ -148,20 +148,27 @@ class _HeadLossFunction(torch.autograd.Function):
         grad_h = torch.empty_like(h) if want[0] else None
         grad_w = torch.zeros_like(weight) if want[1] else None
         grad_b = torch.zeros_like(bias) if want[2] else None
-        w = weight.to(h.dtype)  # under autocast h is bf16: the head runs in bf16 too, as nn.Linear would
+        # under autocast the head's products run in its dtype (bf16), as nn.Linear's would; the gradients keep the inputs' dtypes
+        dt = torch.get_autocast_dtype(h.device.type) if torch.is_autocast_enabled(h.device.type) else h.dtype
+        x, w = h.to(dt), weight.to(dt)
+        b = None if bias is None else bias.to(dt)
         total = torch.zeros((), dtype=torch.float32, device=h.device)
         for s in range(0, h.shape[0], chunk):
-            hc, y, ok = h[s:s + chunk], labels[s:s + chunk].clamp(min=0), valid[s:s + chunk]
-            logp = (hc @ w.T if bias is None else torch.addmm(bias.to(h.dtype), hc, w.T)).float().log_softmax(-1)
+            hc, y, ok = x[s:s + chunk], labels[s:s + chunk].clamp(min=0), valid[s:s + chunk]
+            logp = (hc @ w.T if b is None else torch.addmm(b, hc, w.T)).float().log_softmax(-1)
             total -= (logp.gather(1, y[:, None])[:, 0] * ok).sum()
             if any(want):
                 g = logp.exp_()  # the softmax, written over the log-probabilities
                 g.scatter_add_(1, y[:, None], -ok[:, None].to(g.dtype))
                 if not ok.all(): g[~ok] = 0  # ignored positions send no gradient
-                g = g.to(h.dtype)
-                if want[0]: torch.mm(g, w, out=grad_h[s:s + chunk])
-                if want[1]: grad_w.addmm_(g.T, hc)
-                if want[2]: grad_b += g.sum(0)
+                g = g.to(dt)
+                if want[0]:
+                    if dt == h.dtype: torch.mm(g, w, out=grad_h[s:s + chunk])
+                    else: grad_h[s:s + chunk] = g @ w
+                if want[1]:
+                    if dt == weight.dtype: grad_w.addmm_(g.T, hc)
+                    else: grad_w += g.T @ hc
+                if want[2]: grad_b += g.sum(0, dtype=grad_b.dtype)
         for g in (grad_h, grad_w, grad_b):  # the mean over targets: divide the gradients once, not every chunk of logits
             if g is not None: g.div_(n)
         ctx.save_for_backward(grad_h, grad_w, grad_b)
@@ -174,7 +181,8 @@ class _HeadLossFunction(torch.autograd.Function):
 def fused_lm_loss(h: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, bias: torch.Tensor | None = None,
                   chunk_size: int | None = None) -> torch.Tensor:
     "`lm_loss(F.linear(h, weight, bias), labels)` without materialising the logits: hidden states [..., d], labels [...]."
-    chunk = chunk_size or max(64, 2**21 // weight.shape[0])
+    # about 2M logits a chunk on a CPU (they stay in its caches); on a GPU 256M (a few large products keep it busy)
+    chunk = chunk_size or max(64, (2**21 if h.device.type == "cpu" else 2**28) // weight.shape[0])
     return _HeadLossFunction.apply(h.reshape(-1, h.shape[-1]), weight, bias, labels.reshape(-1), chunk)
 
 # %% ../nbs/04_models.ipynb #da0d963e

@@ -84,13 +84,16 @@ class Dropout(nn.Dropout):
 
 # %% ../nbs/03_transformer.ipynb #ac615ae2
 def fused_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None,
-                    bias: torch.Tensor | None = None, scale: float | None = None, dropout_p: float = 0.0) -> torch.Tensor:
-    "The output of `dot_product_attention` through torch's fused `scaled_dot_product_attention` kernels, without the weights."
+                    bias: torch.Tensor | None = None, scale: float | None = None, dropout_p: float = 0.0,
+                    is_causal: bool = False) -> torch.Tensor:
+    "The output of `dot_product_attention` through torch's fused `scaled_dot_product_attention` kernels, without the weights; `is_causal`: a causal mask (with no other) that the kernel applies itself."
     if dropout_p > 0 and q.device.type == "cpu":  # torch's CPU kernels drop out with costly float draws: written out, with `dropout`
+        if is_causal: mask = causal_mask(q.shape[-2], k.shape[-2], q.device)
         return dot_product_attention(q, k, v, mask, bias, scale, dropout_p)[0]
+    if is_causal and (mask is not None or bias is not None): raise ValueError("is_causal stands for the whole mask: pass no mask or bias with it")
     attn_mask = None if mask is None else as_additive(mask, q.dtype)
     if bias is not None: attn_mask = bias.to(q.dtype) if attn_mask is None else attn_mask + bias
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, scale=scale)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, scale=scale, is_causal=is_causal)
 
 # %% ../nbs/03_transformer.ipynb #2e149023
 class KVCache:
@@ -142,16 +145,17 @@ class Attention(nn.Module):
         return cache.update(self.layer_idx, k, v) if cache is not None else (k, v)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None, mask: torch.Tensor | None = None,
-                bias: torch.Tensor | None = None, rope: tuple | None = None, cache: KVCache | None = None, need_weights: bool = False):
-        "x [B, T, d_model] -> (output [B, T, d_model], weights [B, H, T, K] or None); `context`: encoder states for cross-attention."
+                bias: torch.Tensor | None = None, rope: tuple | None = None, cache: KVCache | None = None, need_weights: bool = False,
+                is_causal: bool = False):
+        "x [B, T, d_model] -> (output [B, T, d_model], weights [B, H, T, K] or None); `context`: encoder states for cross-attention; `is_causal`: see `fused_attention`."
         q = self._split(self.q_proj(x), self.n_heads)
         if rope is not None: q = apply_rope(q, *rope)
         k, v = self._keys_values(x, context, rope, cache)
         if self.n_kv_heads != self.n_heads:  # each key/value head serves a group of consecutive query heads
             k, v = (t.repeat_interleave(self.n_heads // self.n_kv_heads, dim=1) for t in (k, v))
         p = self.dropout if self.training else 0.0
-        if need_weights: out, weights = dot_product_attention(q, k, v, mask, bias, self.scale, p)
-        else: out, weights = fused_attention(q, k, v, mask, bias, self.scale, p), None
+        if need_weights: out, weights = dot_product_attention(q, k, v, causal_mask(q.shape[2], k.shape[2], q.device) if is_causal else mask, bias, self.scale, p)
+        else: out, weights = fused_attention(q, k, v, mask, bias, self.scale, p, is_causal), None
         return self.o_proj(out.transpose(1, 2).flatten(2)), weights
 
 # %% ../nbs/03_transformer.ipynb #477180f0
@@ -308,9 +312,10 @@ class Block(nn.Module):
         return x if self.pre_norm else norm(x)
 
     def forward(self, x: torch.Tensor, mask=None, bias=None, rope=None, context=None, context_mask=None,
-                cache: KVCache | None = None, need_weights: bool = False):
-        "x [B, T, d_model] -> (x [B, T, d_model], self-attention weights or None)."
-        h, weights = self.attn(self.attn_norm(x) if self.pre_norm else x, mask=mask, bias=bias, rope=rope, cache=cache, need_weights=need_weights)
+                cache: KVCache | None = None, need_weights: bool = False, is_causal: bool = False):
+        "x [B, T, d_model] -> (x [B, T, d_model], self-attention weights or None); `is_causal`: self-attention's mask is causal and nothing else."
+        h, weights = self.attn(self.attn_norm(x) if self.pre_norm else x, mask=mask, bias=bias, rope=rope, cache=cache,
+                               need_weights=need_weights, is_causal=is_causal)
         x = self._residual(x, h, self.attn_norm)
         if self.cross_attn is not None:
             if context is None: raise ValueError("this block cross-attends: pass the encoder states as `context`")
@@ -348,7 +353,9 @@ class _Stack(nn.Module):
     def _run(self, x, attention_mask=None, mask=None, context=None, context_mask=None, cache=None, positions=None, need_weights=False):
         T = x.shape[1]
         past = 0 if cache is None else cache.seq_len
-        mask = combine_masks(causal_mask(T, past + T, x.device) if self.causal else None,
+        # causal and nothing else: the attention kernel applies the mask itself (on a GPU, flash attention, which takes no mask tensor)
+        is_causal = self.causal and past == 0 and attention_mask is None and mask is None and self.rel_bias is None
+        mask = combine_masks(causal_mask(T, past + T, x.device) if self.causal and not is_causal else None,
                              None if attention_mask is None else padding_mask(attention_mask), mask)
         if mask is not None: mask = as_additive(mask, x.dtype)  # converted once here rather than in every layer
         rope = bias = None
@@ -359,7 +366,7 @@ class _Stack(nn.Module):
         context_mask = None if context_mask is None else padding_mask(context_mask)
         weights = []
         for block in self.blocks:
-            x, w = block(x, mask, bias, rope, context, context_mask, cache, need_weights)
+            x, w = block(x, mask, bias, rope, context, context_mask, cache, need_weights, is_causal)
             weights.append(w)
         if self.norm is not None: x = self.norm(x)
         return (x, weights) if need_weights else x
