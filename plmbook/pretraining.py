@@ -6,7 +6,7 @@ Docs: https://plmbook.github.io/plmbook/pretraining.html.md"""
 
 # %% ../nbs/08_pretraining.ipynb #f9cba6df
 from __future__ import annotations
-import math, re
+import html, math, re
 from collections import Counter, defaultdict
 
 import numpy as np
@@ -17,7 +17,7 @@ from .objectives import SimCSE
 from .tokenizer import Tokenizer
 
 # %% auto #0
-__all__ = ['WORD_SPECIALS', 'KneserNeyLM', 'WordTokenizer', 'fill_mask', 'mean_pooled', 'probe_accuracy']
+__all__ = ['WORD_SPECIALS', 'KneserNeyLM', 'WordTokenizer', 'fill_mask', 'masking_playground', 'mean_pooled', 'probe_accuracy']
 
 # %% ../nbs/08_pretraining.ipynb #d9a9df54
 class KneserNeyLM:
@@ -109,7 +109,7 @@ class WordTokenizer(Tokenizer):
 def fill_mask(model: nn.Module, tokenizer: Tokenizer, text: str, k: int = 5) -> list[list[tuple[str, float]]]:
     "For each mask token written in `text`, the `k` most likely tokens under a masked-LM model, with their probabilities."
     enc = tokenizer.encode_plus(text, truncation=True)
-    ids = torch.tensor([enc.ids])
+    ids = torch.tensor([enc.ids], device=next(model.parameters()).device)  # where the model is (a Trainer may have moved it to a GPU)
     where = ids == tokenizer.special_id("mask")
     if not where.any(): raise ValueError(f"no {tokenizer.special_tokens['mask']} in the text: nothing to fill")
     was_training = model.training
@@ -119,18 +119,50 @@ def fill_mask(model: nn.Module, tokenizer: Tokenizer, text: str, k: int = 5) -> 
     probs, top = logits.float().softmax(-1).topk(k)
     return [[(tokenizer.id_to_token[i], p) for i, p in zip(row_ids.tolist(), row_p.tolist())] for row_ids, row_p in zip(top, probs)]
 
+# %% ../nbs/08_pretraining.ipynb #737c4a97
+def _mask_word(text: str, i: int, mask: str) -> tuple[str, str]:
+    "`text` with its i-th space-separated word replaced by `mask`, and that word."
+    words = text.split()
+    return " ".join(words[:i] + [mask] + words[i + 1:]), words[i]
+
+def _guesses_html(guesses: list[tuple[str, float]], word: str) -> str:
+    "An HTML table of a mask's guesses, each with a bar for its probability; the masked word in bold where guessed."
+    rows = "".join(f'<tr><td style="font-family:monospace">{"<b>%s</b>" % html.escape(t) if t == word.lower() else html.escape(t)}</td>'
+                   f'<td><div style="background:#8fb3de;height:10px;width:{max(1, round(200 * p))}px"></div></td><td>{p:.1%}</td></tr>'
+                   for t, p in guesses)
+    return f"<table>{rows}</table>"
+
+def masking_playground(model: nn.Module, tokenizer: Tokenizer, text: str, k: int = 8):
+    "A sentence box and a choice of which word to mask; shows the `k` most likely tokens for it under a masked-LM `model`."
+    import ipywidgets as W
+    box = W.Text(value=text, description="sentence", layout=W.Layout(width="100%"))
+    pick = W.Dropdown(description="mask word")
+    out = W.HTML()
+    mask = tokenizer.special_tokens["mask"]
+    def words(_=None):
+        pick.options = [(f"{i}: {w}", i) for i, w in enumerate(box.value.split())]  # also selects the first: render follows
+        render()  # the selection may not have changed (word 0 before and after): render anyway
+    def render(_=None):
+        if pick.value is None: out.value = "<i>type a sentence</i>"; return
+        masked, word = _mask_word(box.value, pick.value, mask)
+        out.value = f"<p>{html.escape(masked)}</p>" + _guesses_html(fill_mask(model, tokenizer, masked, k)[0], word)
+    pick.observe(render, names="value")
+    box.observe(words, names="value")
+    words()
+    return W.VBox([box, pick, out])
+
 # %% ../nbs/08_pretraining.ipynb #c8c5538f
 _MEAN = SimCSE(pooling="mean")  # its `embed`: the mean of the states over the real tokens
 
 @torch.no_grad()
 def mean_pooled(encoder: nn.Module, tokenizer: Tokenizer, texts: list[str], max_length: int = 128, batch_size: int = 64) -> np.ndarray:
     "Each text's mean hidden state over its real tokens (the first `max_length`) under a BERT-style encoder returning (states, pooled)."
-    was_training = encoder.training
+    was_training, device = encoder.training, next(encoder.parameters()).device
     encoder.eval()
     out = []
     for i in range(0, len(texts), batch_size):
         batch = tokenizer(texts[i:i + batch_size], truncation=True, max_length=max_length, padding=True, return_tensors="pt")
-        out.append(_MEAN.embed(encoder, batch["input_ids"], batch["attention_mask"]).float().numpy())
+        out.append(_MEAN.embed(encoder, batch["input_ids"].to(device), batch["attention_mask"].to(device)).float().cpu().numpy())
     encoder.train(was_training)
     return np.concatenate(out)
 

@@ -24,7 +24,7 @@ from .core import Config, atomic_write, get_device, get_dtype
 # %% auto #0
 __all__ = ['SCHEDULES', 'PRECISIONS', 'TrainingArgs', 'param_groups', 'make_optimizer', 'lr_lambda', 'make_scheduler',
            'sample_batches', 'init_distributed', 'Callback', 'Trainer', 'model_state', 'save_weights', 'load_weights',
-           'optimizer_state', 'load_optimizer_state']
+           'optimizer_state', 'load_optimizer_state', 'TrainingDashboard']
 
 # %% ../nbs/07_training.ipynb #5691f507
 SCHEDULES = ("linear", "cosine", "constant")
@@ -548,3 +548,45 @@ def fit(self: Trainer, resume_from: str | Path | None = None) -> list[dict]:
         for s, h in handlers.items(): signal.signal(s, h)
         bar.close()
         if self._writer is not None: self._writer.close(); self._writer = None
+
+# %% ../nbs/07_training.ipynb #92fd969d
+class TrainingDashboard(Callback):
+    "A live view of a run in a notebook: the latest figures and the loss curves, redrawn at every log and evaluation (ipywidgets)."
+    def __init__(self, title: str = "Training", display: bool = True):
+        import ipywidgets as W
+        self.title, self.display, self.train, self.evals, self.last, self.draws = title, display, [], [], {}, 0
+        self.status, self.plot = W.HTML(), W.Image(format="png")
+        self.widget = W.VBox([self.status, self.plot])
+        self.max_steps = None
+
+    def on_fit_start(self, trainer):
+        self.max_steps = trainer.args.max_steps
+        if self.display:
+            from IPython.display import display
+            display(self.widget)
+            self.display = False  # once, even if fit is called again
+
+    def on_log(self, trainer, logs: dict):
+        self.train.append((logs["step"], logs["loss"])); self.last.update(logs); self._draw()
+
+    def on_eval(self, trainer, logs: dict):
+        self.evals.append((logs["step"], logs["eval_loss"])); self.last.update(logs); self._draw()
+
+    def _draw(self):
+        import html, io
+        from matplotlib.figure import Figure  # no pyplot: nothing is shown twice, and it draws without a display
+        s = self.last
+        parts = [f"step {s['step']:,}" + (f"/{self.max_steps:,}" if self.max_steps else "")]
+        parts += [f"{label} {s[k]:{fmt}}" for k, label, fmt in (("loss", "loss", ".3f"), ("eval_loss", "validation loss", ".3f"),
+                                                                ("lr", "lr", ".2e"), ("tokens_per_s", "tokens/s", ",.0f")) if k in s]
+        self.status.value = f"<b>{html.escape(self.title)}</b>: " + " · ".join(parts)
+        fig = Figure(figsize=(6, 3), layout="tight")
+        ax = fig.subplots()
+        for points, label, style in ((self.train, "training", "-"), (self.evals, "validation", "o-")):
+            if points: ax.plot(*zip(*points), style, label=label)
+        ax.set(xlabel="step", ylabel="loss")
+        ax.legend()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=80)
+        self.plot.value = buf.getvalue()
+        self.draws += 1
