@@ -6,7 +6,7 @@ Docs: https://plmbook.github.io/plmbook/models.html.md"""
 
 # %% ../nbs/04_models.ipynb #275e08dc
 from __future__ import annotations
-import math
+import html, math
 from dataclasses import dataclass
 
 import torch
@@ -21,7 +21,7 @@ __all__ = ['ModelConfig', 'ModelOutput', 'next_token_labels', 'lm_loss', 'fused_
            'BertForMaskedLM', 'BertForPreTraining', 'BertForSequenceClassification', 'BertForTokenClassification',
            'BertForQuestionAnswering', 'CausalLM', 'GPT', 'Llama', 'shift_right', 'init_t5_weights', 'T5',
            'ElectraGenerator', 'ElectraDiscriminator', 'top_k_filter', 'top_p_filter', 'repetition_penalty_',
-           'generate']
+           'generate', 'attention_weights', 'attention_viewer', 'generation_playground']
 
 # %% ../nbs/04_models.ipynb #12c4896a
 _FAMILIES = {  # what each family fixes in its stack, and its defaults for the fields left None
@@ -571,3 +571,77 @@ def _beam_search(model, input_ids, attention_mask, max_new_tokens, num_beams, le
     new = torch.tensor([t + [pad] * (n - len(t)) for t in best], dtype=torch.long, device=dev)
     prefix = dec.tokens[::K, :start]
     return torch.cat([prefix, new], 1)
+
+# %% ../nbs/04_models.ipynb #97fd7b49
+@torch.no_grad()
+def attention_weights(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> list[torch.Tensor]:
+    "Every layer's attention weights [B, H, T, T] on `input_ids`, in eval mode: a decoder-only LM, or the first `BertModel` in `model`."
+    was_training = model.training
+    model.eval()
+    try:
+        if isinstance(model, CausalLM):
+            positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+            return model.decoder(model.embeddings(input_ids, positions=positions), attention_mask, positions=positions, need_weights=True)[1]
+        body = next((m for m in model.modules() if isinstance(m, BertModel)), None)
+        if body is None: raise TypeError(f"attention_weights reads a CausalLM or a model with a BertModel inside, not {type(model).__name__}")
+        x = body.embeddings(input_ids)
+        if body.embeddings_project is not None: x = body.embeddings_project(x)
+        return body.encoder(x, attention_mask, need_weights=True)[1]
+    finally:
+        model.train(was_training)
+
+def _png(fig) -> bytes:
+    "A matplotlib figure as PNG bytes."
+    import io
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=80)
+    return buf.getvalue()
+
+def attention_viewer(model: nn.Module, tokenizer, text: str, layer: int = 0, head: int = 0):
+    "A text box, a layer and a head slider, and the heatmap of that head's attention over the text's tokens; `.shown` holds the matrix."
+    import ipywidgets as W
+    from matplotlib.figure import Figure  # no pyplot: the figure is not shown twice
+    cfg = model.cfg
+    box = W.Textarea(value=text, layout=W.Layout(width="100%", height="50px"))
+    pick_layer = W.IntSlider(value=layer, min=0, max=cfg.n_layers - 1, description="layer")
+    pick_head = W.IntSlider(value=head, min=0, max=cfg.n_heads - 1, description="head")
+    image = W.Image(format="png")
+    view = W.VBox([box, W.HBox([pick_layer, pick_head]), image])
+    def render(_=None):
+        ids = tokenizer.encode_plus(box.value, truncation=True, max_length=cfg.max_positions or None).ids
+        tokens = [tokenizer.id_to_token[i] for i in ids]
+        view.shown = attention_weights(model, torch.tensor([ids]))[pick_layer.value][0, pick_head.value].float().cpu()
+        side = 2 + 0.25 * len(tokens)
+        fig = Figure(figsize=(side + 1, side), layout="tight")
+        ax = fig.subplots()
+        ax.imshow(view.shown.numpy(), cmap="viridis", vmin=0)
+        ax.set_xticks(range(len(tokens)), tokens, rotation=90, fontsize=8)
+        ax.set_yticks(range(len(tokens)), tokens, fontsize=8)
+        ax.set(xlabel="key", ylabel="query", title=f"layer {pick_layer.value}, head {pick_head.value}")
+        image.value = _png(fig)
+    for w in (box, pick_layer, pick_head): w.observe(render, names="value")
+    render()
+    return view
+
+def generation_playground(model: nn.Module, tokenizer, prompt: str, max_new_tokens: int = 30):
+    "A prompt box, sampling sliders, a seed and a button: `generate`'s continuation of the prompt, as HTML."
+    import ipywidgets as W
+    from plmbook.core import set_seed
+    box = W.Textarea(value=prompt, layout=W.Layout(width="100%", height="50px"))
+    temperature = W.FloatSlider(value=0.8, min=0.0, max=2.0, step=0.05, description="temperature")
+    top_k = W.IntSlider(value=50, min=0, max=200, description="top-k")
+    top_p = W.FloatSlider(value=0.95, min=0.05, max=1.0, step=0.05, description="top-p")
+    new = W.IntSlider(value=max_new_tokens, min=1, max=200, description="new tokens")
+    seed = W.IntText(value=0, description="seed")
+    button = W.Button(description="Generate")
+    out = W.HTML()
+    eos = tokenizer.special_tokens.get("eos")
+    def run(_=None):
+        ids = torch.tensor([tokenizer.encode(box.value)], device=next(model.parameters()).device)
+        set_seed(seed.value)
+        sampled = temperature.value > 0
+        full = generate(model, ids, max_new_tokens=new.value, do_sample=sampled, temperature=temperature.value if sampled else 1.0,
+                        top_k=top_k.value, top_p=top_p.value, eos_token_id=None if eos is None else tokenizer.special_id("eos"))
+        out.value = f"{html.escape(box.value)}<b>{html.escape(tokenizer.decode(full[0, ids.shape[1]:].tolist()))}</b>"
+    button.on_click(run)
+    return W.VBox([box, W.HBox([temperature, top_k]), W.HBox([top_p, new]), W.HBox([seed, button]), out])
