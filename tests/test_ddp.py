@@ -1,5 +1,6 @@
 """Multi-process training on the CPU: two processes under torchrun reproduce one process's loss curve at the same global batch,
-through a SIGTERM that reaches one process only (all stop, save one checkpoint, and resume from it)."""
+through a SIGTERM that reaches one process only (all stop, save one checkpoint, and resume from it); and `plmbook pretrain`
+under torchrun."""
 import json, os, subprocess, sys
 from pathlib import Path
 
@@ -38,3 +39,21 @@ def test_two_processes_match_one_through_sigterm_and_resume(tmp_path):
     assert ddp["loss"] == pytest.approx(one["loss"], abs=1e-5, rel=0), (ddp["loss"], one["loss"])
     assert ddp["eval_loss"] == pytest.approx(one["eval_loss"], abs=1e-5, rel=0)
     assert sorted(p.name for p in two.glob("checkpoint-*")) == ["checkpoint-3", "checkpoint-6"]
+
+
+def test_pretrain_command_under_torchrun(tmp_path):
+    """`plmbook pretrain` under torchrun: two processes share the global batch, and only process 0 writes the run folder."""
+    from plmbook.cli import main
+    assert main(["tokenizer", "train", "--kind", "bpe", "--vocab-size", "2048", "--out", str(tmp_path/"tok"), "--quiet"]) == 0
+    launcher = tmp_path/"plmbook_cli.py"  # what the `plmbook` console script does, as a file torchrun can start
+    launcher.write_text("import sys\nfrom plmbook.cli import main\nsys.exit(main())\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+    out = tmp_path/"pretrain"
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(launcher), "pretrain",
+                        "--tokenizer", str(tmp_path/"tok"), "--objective", "clm", "--steps", "10", "--batch-size", "8", "--block-size", "64",
+                        "--log-every", "5", "--out", str(out), "--quiet"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    metrics = json.loads((out/"metrics.json").read_text())
+    assert metrics["steps"] == 10 and metrics["tokens"] == 10 * 8 * 64  # the batch of 8 is global: 4 examples a process
+    assert [json.loads(l)["step"] for l in (out/"log.jsonl").read_text().splitlines()] == [5, 10, 10]  # one log, written once
+    assert sorted(p.name for p in out.iterdir()) == ["best", "checkpoint-10", "log.jsonl", "loss.png", "metrics.json", "model", "run.json"]
