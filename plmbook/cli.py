@@ -22,14 +22,14 @@ from .hub import _model_cfg, from_hf, to_hf
 from .objectives import (MaskedLM, NextSentence, NextToken, PermutationLM, ReplacedTokenDetection, SentenceOrder, SimCSE,
                                 SpanCorruption, TwoStreamLM, electra_models, pack_documents, sentence_documents, token_blocks)
 from .training import Callback, Trainer, TrainingArgs, load_weights, save_weights
-from .finetuning import (TextClassification, TokenClassification, finetune, load_finetuned, load_tokenizer,
+from .finetuning import (TextClassification, TokenClassification, checkpoint_config, finetune, load_finetuned, load_tokenizer,
                                 per_class, save_finetuned, task_model)
 
 # %% auto #0
 __all__ = ['OBJECTIVES', 'N_SENTINELS', 'PEFT_METHODS', 'QUICKSTART', 'InputError', 'start_run', 'write_metrics', 'load_options',
            'apply_config', 'read_examples', 'label_names', 'check_labels', 'tokenizer_train_command', 'model_config',
            'pretraining_parts', 'save_pretrained', 'load_model', 'steps_for_minutes', 'pretrain_command',
-           'architecture', 'finetune_command', 'evaluate_command', 'generate_command', 'convert_command', 'run_command',
+           'finetune_command', 'evaluate_command', 'generate_command', 'convert_command', 'run_command',
            'quickstart_command', 'main']
 
 # %% ../nbs/12_cli.ipynb #20180cb4
@@ -327,16 +327,6 @@ def _plots(out: Path, history: list[dict], refs=None, preds=None, names=None, lo
         fig, ax = plt.subplots(figsize=(1.2 * len(names) + 2, 1.0 * len(names) + 1.5))
         plot_confusion_matrix(refs, preds, names, ax=ax); fig.tight_layout(); fig.savefig(out / "confusion_matrix.png", dpi=100); plt.close(fig)
 
-def architecture(path: str | Path) -> ModelConfig:
-    "The configuration of the model in a plmbook or Hugging Face checkpoint folder, without its weights."
-    file = Path(path).expanduser() / "config.json"
-    if not file.is_file(): raise InputError(f"--model {Path(path)}: no config.json there")
-    raw = json.loads(file.read_text(encoding="utf-8"))
-    if "model_type" in raw:
-        from plmbook.hub import config_from_hf
-        return config_from_hf(raw)
-    return ModelConfig.from_dict({k: v for k, v in raw.items() if k != "config_class"})
-
 def finetune_command(a: argparse.Namespace) -> dict:
     "Run `plmbook finetune` with parsed options; the metrics it wrote."
     out = start_run(a.out, "finetune", vars(a))
@@ -356,7 +346,7 @@ def finetune_command(a: argparse.Namespace) -> dict:
     if a.labels_per_class:
         if tokens: raise InputError("--labels-per-class draws examples per class: it needs --task classification or pairs")
         train = [train[i] for i in per_class([names.index(r[label_col]) for r in train], a.labels_per_class, seed=a.seed)]
-    if a.from_scratch: model = task_model(architecture(a.model), a.task, n_labels=len(names))
+    if a.from_scratch: model = task_model(checkpoint_config(a.model), a.task, n_labels=len(names))
     else: model = task_model(a.model, a.task, n_labels=len(names))
     if a.peft:
         from plmbook.peft import add_peft

@@ -25,9 +25,9 @@ from .tokenizer import Tokenizer, WordPieceTokenizer
 from .training import Trainer, TrainingArgs, load_weights, param_groups, save_weights
 
 # %% auto #0
-__all__ = ['TASK_MODELS', 'Task', 'TextClassification', 'task_model', 'load_tokenizer', 'freeze', 'layerwise_groups',
-           'class_weights', 'per_class', 'finetune', 'save_finetuned', 'load_finetuned', 'TokenClassification',
-           'read_squad', 'QuestionAnswering', 'bbc_titles', 'Seq2Seq']
+__all__ = ['TASK_MODELS', 'Task', 'TextClassification', 'checkpoint_config', 'task_model', 'load_tokenizer', 'freeze',
+           'layerwise_groups', 'class_weights', 'per_class', 'finetune', 'save_finetuned', 'load_finetuned',
+           'TokenClassification', 'read_squad', 'QuestionAnswering', 'bbc_titles', 'Seq2Seq']
 
 # %% ../nbs/10_finetuning.ipynb #acd390b5
 class Task(Objective):
@@ -170,6 +170,15 @@ def _read_config(path: Path) -> dict:
     except FileNotFoundError: raise FileNotFoundError(f"{path} has no config.json: it is not a checkpoint folder") from None
     except json.JSONDecodeError as e: raise ValueError(f"{path / 'config.json'} is not valid JSON ({e})") from None
 
+def _config_of(raw: dict) -> ModelConfig:
+    "The ModelConfig a config.json describes: Hugging Face's (it has a model_type) or ours."
+    if "model_type" in raw: return config_from_hf(raw)
+    return ModelConfig.from_dict({k: v for k, v in raw.items() if k != "config_class"})
+
+def checkpoint_config(path: str | Path) -> ModelConfig:
+    "The configuration of the model in a plmbook or Hugging Face checkpoint folder, without reading its weights."
+    return _config_of(_read_config(Path(path).expanduser()))
+
 def _load_ours(model: nn.Module, path: Path) -> list[str]:
     "Copy the tensors of a plmbook checkpoint into `model` by name; the names of the parameters left new."
     file = path / "model.safetensors"
@@ -193,8 +202,8 @@ def task_model(source: str | Path | ModelConfig, task: str, n_labels: int = 2, *
     path = Path(source).expanduser()
     if not path.is_dir(): raise FileNotFoundError(f"no checkpoint folder at {path}")
     raw = _read_config(path)
+    cfg = _config_of(raw).replace(n_labels=n_labels, **changes)
     if "model_type" in raw:  # a Hugging Face folder
-        cfg = config_from_hf(raw).replace(n_labels=n_labels, **changes)
         body = "t5" if cls is T5 else "bert"
         if cfg.arch != body: raise ValueError(f"{path} holds a {raw['model_type']!r} model; the {task!r} task needs a {body.upper()} one")
         model = cls(cfg)
@@ -203,8 +212,6 @@ def task_model(source: str | Path | ModelConfig, task: str, n_labels: int = 2, *
             _, info = load_hf_state(model, read_checkpoint(path)[1], _HF_TASK_CLASS[cls], strict=False, output_loading_info=True)
         new = info["missing"]
     else:
-        raw.pop("config_class", None)
-        cfg = ModelConfig.from_dict(raw).replace(n_labels=n_labels, **changes)
         model = cls(cfg)
         new = _load_ours(model, path)
     missing = [n for n in new if not _new_head(n)]

@@ -573,17 +573,22 @@ def _beam_search(model, input_ids, attention_mask, max_new_tokens, num_beams, le
     return torch.cat([prefix, new], 1)
 
 # %% ../nbs/04_models.ipynb #97fd7b49
+def _attention_body(model: nn.Module) -> nn.Module:
+    "The part of `model` whose attention the widgets read: a decoder-only LM itself, or the first BertModel inside it."
+    if isinstance(model, CausalLM): return model
+    body = next((m for m in model.modules() if isinstance(m, BertModel)), None)
+    if body is None: raise TypeError(f"attention_weights reads a CausalLM or a model with a BertModel inside, not {type(model).__name__}")
+    return body
+
 @torch.no_grad()
 def attention_weights(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> list[torch.Tensor]:
     "Every layer's attention weights [B, H, T, T] on `input_ids`, in eval mode: a decoder-only LM, or the first `BertModel` in `model`."
-    was_training = model.training
+    body, was_training = _attention_body(model), model.training
     model.eval()
     try:
-        if isinstance(model, CausalLM):
+        if isinstance(body, CausalLM):
             positions = torch.arange(input_ids.shape[1], device=input_ids.device)
-            return model.decoder(model.embeddings(input_ids, positions=positions), attention_mask, positions=positions, need_weights=True)[1]
-        body = next((m for m in model.modules() if isinstance(m, BertModel)), None)
-        if body is None: raise TypeError(f"attention_weights reads a CausalLM or a model with a BertModel inside, not {type(model).__name__}")
+            return body.decoder(body.embeddings(input_ids, positions=positions), attention_mask, positions=positions, need_weights=True)[1]
         x = body.embeddings(input_ids)
         if body.embeddings_project is not None: x = body.embeddings_project(x)
         return body.encoder(x, attention_mask, need_weights=True)[1]
@@ -601,7 +606,7 @@ def attention_viewer(model: nn.Module, tokenizer, text: str, layer: int = 0, hea
     "A text box, a layer and a head slider, and the heatmap of that head's attention over the text's tokens; `.shown` holds the matrix."
     import ipywidgets as W
     from matplotlib.figure import Figure  # no pyplot: the figure is not shown twice
-    cfg = model.cfg
+    cfg = _attention_body(model).cfg
     box = W.Textarea(value=text, layout=W.Layout(width="100%", height="50px"))
     pick_layer = W.IntSlider(value=layer, min=0, max=cfg.n_layers - 1, description="layer")
     pick_head = W.IntSlider(value=head, min=0, max=cfg.n_heads - 1, description="head")

@@ -19,7 +19,7 @@ from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
 from .core import Config, atomic_write
-from .transformer import ACTIVATIONS, Attention, Block, Decoder, Dropout, Encoder, RMSNorm
+from .transformer import ACTIVATIONS, Attention, Block, Decoder, Dropout, Encoder, RMSNorm, causal_mask
 from .models import Embeddings
 
 # %% auto #0
@@ -319,10 +319,11 @@ class PrefixAttention(Attention):
         B = k.shape[0]
         return torch.cat([pk.to(k.dtype).expand(B, -1, -1, -1), k], 2), torch.cat([pv.to(v.dtype).expand(B, -1, -1, -1), v], 2)
 
-    def forward(self, x, context=None, mask=None, bias=None, rope=None, cache=None, need_weights=False):
+    def forward(self, x, context=None, mask=None, bias=None, rope=None, cache=None, need_weights=False, is_causal=False):
         "As `Attention.forward`, with the mask and bias extended over the prefix."
         if context is not None: raise ValueError("PrefixAttention wraps self-attention only")
         n = self._prefixes[0].shape[0]
+        if is_causal: mask = causal_mask(x.shape[1], device=x.device)  # built here: the kernel's own causal mask would hide the prefix
         return super().forward(x, None, _extend_keys(mask, n), _extend_keys(bias, n), rope, cache, need_weights)
 
 def _wrap_prefix(model: nn.Module, cfg: PrefixConfig) -> list[str]:

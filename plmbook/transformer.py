@@ -353,7 +353,7 @@ class _Stack(nn.Module):
     def _run(self, x, attention_mask=None, mask=None, context=None, context_mask=None, cache=None, positions=None, need_weights=False):
         T = x.shape[1]
         past = 0 if cache is None else cache.seq_len
-        # causal and nothing else: the attention kernel applies the mask itself (on a GPU, flash attention, which takes no mask tensor)
+        # causal and nothing else: the attention kernel applies the mask itself (on a GPU torch may then pick a kernel that takes no mask tensor)
         is_causal = self.causal and past == 0 and attention_mask is None and mask is None and self.rel_bias is None
         mask = combine_masks(causal_mask(T, past + T, x.device) if self.causal and not is_causal else None,
                              None if attention_mask is None else padding_mask(attention_mask), mask)
