@@ -526,7 +526,7 @@ Corpus `{m['corpus']}`: {m['train_documents']:,} training and {m['test_documents
 {verdict} One seed ({m['seed']}); the test split has {m['test_documents']:,} documents.
 
 Plots: `loss_curves.png` (pretraining and both fine-tuning runs), `confusion_matrix.png` (test split, both models).
-To repeat this run exactly: `plmbook quickstart --steps {pre['steps']} --seed {m['seed']}`{'' if m['corpus'] == 'bbc' else f" --corpus {m['corpus']}"}.
+To repeat this run exactly: `plmbook quickstart --steps {pre['steps']} --seed {m['seed']}{'' if m['corpus'] == 'bbc' else f" --corpus {m['corpus']}"}{'' if m['device'] == 'cpu' else f" --device {m['device']}"}` (on the same kind of device).
 """
 
 def quickstart_command(a: argparse.Namespace) -> dict:
@@ -560,7 +560,7 @@ def quickstart_command(a: argparse.Namespace) -> dict:
                            "--max-length", str(QUICKSTART["max_length"]), "--device", a.device, *extra, "--out", str(out / f"finetune-{start}"))
     keep = lambda m: {k: m[k] for k in ("accuracy", "f1_macro", "f1_weighted", "per_class", "train_examples", "steps")}
     seconds["total"] = round(time.perf_counter() - t_all, 1)
-    metrics = {"corpus": str(a.corpus), "seed": a.seed, "labels": names, "train_documents": dsd["train"].num_rows,
+    metrics = {"corpus": str(a.corpus), "seed": a.seed, "device": str(get_device(a.device)), "labels": names, "train_documents": dsd["train"].num_rows,
                "test_documents": dsd["test"].num_rows, "labels_per_class": a.labels_per_class,
                "finetune_steps": QUICKSTART["finetune_steps"], "finetune_lr": QUICKSTART["finetune_lr"],
                "tokenizer": tok, "pretraining": pre, "pretrained": keep(runs["pretrained"]), "from_scratch": keep(runs["scratch"]),
