@@ -17,10 +17,7 @@ def peak_bf16(device=None) -> tuple[str, float | None]:
     return name, next((v for k, v in PEAK_BF16.items() if k in name), None)
 
 
-def train_flops_per_token(n_layers: int, d_model: int, d_ff: int, vocab_size: int, seq_len: int, n_kv_heads_ratio: float = 1.0,
-                          gated: bool = False) -> float:
-    "Training FLOPs per token of a Transformer decoder/encoder with a vocabulary head (see the module's docstring)."
-    attn_proj = d_model * d_model * (2 + 2 * n_kv_heads_ratio)  # q, o, and k, v (fewer with grouped-query attention)
-    ffn = d_model * d_ff * (3 if gated else 2)
-    matmul_params = n_layers * (attn_proj + ffn) + vocab_size * d_model
+def train_flops_per_token(n_layers: int, d_model: int, d_ff: int, vocab_size: int, seq_len: int) -> float:
+    "Training FLOPs per token of a GPT-2 or BERT stack (q, k, v, o projections and a two-matrix FFN) with a vocabulary head."
+    matmul_params = n_layers * (4 * d_model * d_model + 2 * d_model * d_ff) + vocab_size * d_model
     return 6 * matmul_params + 12 * n_layers * d_model * seq_len

@@ -182,7 +182,8 @@ def main():
     t0 = time.perf_counter()
     bpe = BPETokenizer.train(texts, SIZE["vocab_size"], show_progress=False)  # <|endoftext|> ends texts and pads
     eos = bpe.special_id("eos")
-    clm_blocks = pack_documents([bpe.encode(t) for t in texts], BLOCK, eos)
+    bpe_docs = [bpe.encode(t) for t in texts]  # tokenized once: the GPT-2-small race on a GPU cuts the same ids into longer blocks
+    clm_blocks = pack_documents(bpe_docs, BLOCK, eos)
     prep_clm = time.perf_counter() - t0
     gpt_cfg = ModelConfig.preset("gpt", "tiny", **SIZE)
     torch.manual_seed(0)
@@ -196,7 +197,7 @@ def main():
 
     races = [("mlm", "Masked-LM pretraining", mlm), ("clm", "Causal-LM pretraining", clm)]
     if args.device == "cuda":  # GPT-2 small: bf16 throughput and model FLOPs utilisation
-        big_blocks = pack_documents([bpe.encode(t) for t in texts], GPT2_SMALL["max_positions"], eos)
+        big_blocks = pack_documents(bpe_docs, GPT2_SMALL["max_positions"], eos)
         big_cfg = ModelConfig.preset("gpt", "base", **GPT2_SMALL)
         torch.manual_seed(0)
         p_big, h_big = GPT(big_cfg), hf_gpt2(eos, GPT2_SMALL)

@@ -1,4 +1,4 @@
-"""Seeding, devices and dtypes, configuration dataclasses, and atomic file writing: what every later chapter needs.
+"""Seeding, devices and dtypes, configuration dataclasses, atomic file writing, and figures as PNG bytes: what every later chapter needs.
 
 Docs: https://plmbook.github.io/plmbook/core.html.md"""
 
@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['set_seed', 'get_device', 'get_dtype', 'Config', 'atomic_write']
+__all__ = ['set_seed', 'get_device', 'get_dtype', 'Config', 'atomic_write', 'figure_png']
 
 # %% ../nbs/00_core.ipynb #29d06ec5
 def set_seed(seed: int, deterministic: bool = False) -> int:
@@ -147,3 +147,11 @@ def atomic_write(path: str | Path, mode: str = "wb", encoding: str | None = None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+# %% ../nbs/00_core.ipynb #ff930bd1
+def figure_png(fig, dpi: int = 80) -> bytes:
+    "A matplotlib figure rendered as PNG bytes (for an ipywidgets `Image`)."
+    import io
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import Config
+from .core import Config, figure_png, set_seed
 from .transformer import (TransformerConfig, Dropout, Encoder, Decoder, KVCache, LearnedPositions, RMSNorm, init_weights)
 
 # %% auto #0
@@ -595,13 +595,6 @@ def attention_weights(model: nn.Module, input_ids: torch.Tensor, attention_mask:
     finally:
         model.train(was_training)
 
-def _png(fig) -> bytes:
-    "A matplotlib figure as PNG bytes."
-    import io
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    return buf.getvalue()
-
 def attention_viewer(model: nn.Module, tokenizer, text: str, layer: int = 0, head: int = 0):
     "A text box, a layer and a head slider, and the heatmap of that head's attention over the text's tokens; `.shown` holds the matrix."
     import ipywidgets as W
@@ -623,7 +616,7 @@ def attention_viewer(model: nn.Module, tokenizer, text: str, layer: int = 0, hea
         ax.set_xticks(range(len(tokens)), tokens, rotation=90, fontsize=8)
         ax.set_yticks(range(len(tokens)), tokens, fontsize=8)
         ax.set(xlabel="key", ylabel="query", title=f"layer {pick_layer.value}, head {pick_head.value}")
-        image.value = _png(fig)
+        image.value = figure_png(fig)
     for w in (box, pick_layer, pick_head): w.observe(render, names="value")
     render()
     return view
@@ -631,7 +624,6 @@ def attention_viewer(model: nn.Module, tokenizer, text: str, layer: int = 0, hea
 def generation_playground(model: nn.Module, tokenizer, prompt: str, max_new_tokens: int = 30):
     "A prompt box, sampling sliders, a seed and a button: `generate`'s continuation of the prompt, as HTML."
     import ipywidgets as W
-    from plmbook.core import set_seed
     box = W.Textarea(value=prompt, layout=W.Layout(width="100%", height="50px"))
     temperature = W.FloatSlider(value=0.8, min=0.0, max=2.0, step=0.05, description="temperature")
     top_k = W.IntSlider(value=50, min=0, max=200, description="top-k")
@@ -640,13 +632,13 @@ def generation_playground(model: nn.Module, tokenizer, prompt: str, max_new_toke
     seed = W.IntText(value=0, description="seed")
     button = W.Button(description="Generate")
     out = W.HTML()
-    eos = tokenizer.special_tokens.get("eos")
+    eos_id = tokenizer.special_id("eos") if "eos" in tokenizer.special_tokens else None
     def run(_=None):
         ids = torch.tensor([tokenizer.encode(box.value)], device=next(model.parameters()).device)
         set_seed(seed.value)
         sampled = temperature.value > 0
         full = generate(model, ids, max_new_tokens=new.value, do_sample=sampled, temperature=temperature.value if sampled else 1.0,
-                        top_k=top_k.value, top_p=top_p.value, eos_token_id=None if eos is None else tokenizer.special_id("eos"))
+                        top_k=top_k.value, top_p=top_p.value, eos_token_id=eos_id)
         out.value = f"{html.escape(box.value)}<b>{html.escape(tokenizer.decode(full[0, ids.shape[1]:].tolist()))}</b>"
     button.on_click(run)
     return W.VBox([box, W.HBox([temperature, top_k]), W.HBox([top_p, new]), W.HBox([seed, button]), out])

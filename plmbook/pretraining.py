@@ -140,8 +140,10 @@ def masking_playground(model: nn.Module, tokenizer: Tokenizer, text: str, k: int
     out = W.HTML()
     mask = tokenizer.special_tokens["mask"]
     def words(_=None):
-        pick.options = [(f"{i}: {w}", i) for i, w in enumerate(box.value.split())]  # also selects the first: render follows
-        render()  # the selection may not have changed (word 0 before and after): render anyway
+        pick.unobserve(render, names="value")  # new options select their first word: render once, below, whether or not it changed
+        pick.options = [(f"{i}: {w}", i) for i, w in enumerate(box.value.split())]
+        pick.observe(render, names="value")
+        render()
     def render(_=None):
         if pick.value is None: out.value = "<i>type a sentence</i>"; return
         masked, word = _mask_word(box.value, pick.value, mask)

@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from .core import Config, atomic_write, get_device, get_dtype
+from .core import Config, atomic_write, figure_png, get_device, get_dtype
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'PRECISIONS', 'TrainingArgs', 'param_groups', 'make_optimizer', 'lr_lambda', 'make_scheduler',
@@ -573,7 +573,7 @@ class TrainingDashboard(Callback):
         self.evals.append((logs["step"], logs["eval_loss"])); self.last.update(logs); self._draw()
 
     def _draw(self):
-        import html, io
+        import html
         from matplotlib.figure import Figure  # no pyplot: nothing is shown twice, and it draws without a display
         s = self.last
         parts = [f"step {s['step']:,}" + (f"/{self.max_steps:,}" if self.max_steps else "")]
@@ -586,7 +586,5 @@ class TrainingDashboard(Callback):
             if points: ax.plot(*zip(*points), style, label=label)
         ax.set(xlabel="step", ylabel="loss")
         ax.legend()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=80)
-        self.plot.value = buf.getvalue()
+        self.plot.value = figure_png(fig)
         self.draws += 1
