@@ -170,17 +170,19 @@ def _eos(tok: Tokenizer, objective: str) -> int:
         if role in tok.special_tokens: return tok.special_id(role)
     raise InputError(f"--objective {objective} needs an end-of-text (eos) or [SEP] token, and the tokenizer has {sorted(tok.special_tokens)}")
 
-def model_config(objective: str, tok: Tokenizer, preset: str = "tiny", arch: str | None = None, block_size: int = 128) -> ModelConfig:
-    "The configuration of a `preset`-sized model for `objective`, sized to the tokenizer's vocabulary and the block length."
+def model_config(objective: str, tok: Tokenizer, preset: str = "tiny", arch: str | None = None, block_size: int = 128,
+                 rotary: bool = False) -> ModelConfig:
+    "The configuration of a `preset`-sized model for `objective`, sized to the tokenizer's vocabulary and the block length; `rotary` for BERT and ELECTRA."
     if objective not in OBJECTIVES: raise InputError(f"unknown objective {objective!r}; known: {list(OBJECTIVES)}")
     arch = arch or OBJECTIVES[objective]
     allowed = ("gpt", "llama") if objective == "clm" else (OBJECTIVES[objective],)
     if arch not in allowed: raise InputError(f"--objective {objective} trains a {' or '.join(allowed)} model, not --arch {arch}")
+    if rotary and arch not in ("bert", "electra"): raise InputError(f"--rotary replaces the learned positions of BERT and ELECTRA; --objective {objective} trains a {arch} model")
     pad = tok.special_id("pad") if "pad" in tok.special_tokens else 0
     vocab = len(tok) + (N_SENTINELS if objective == "span" else 0)
     changes = dict(vocab_size=vocab, pad_token_id=pad)
     if arch != "t5": changes["max_positions"] = max(block_size, 128)
-    return ModelConfig.preset(arch, preset, **changes)
+    return ModelConfig.preset(arch, preset, rotary=rotary, **changes)
 
 def pretraining_parts(objective: str, tok: Tokenizer, cfg: ModelConfig, block_size: int = 128, mask_prob: float = 0.15, seed: int = 0):
     "(model, objective, examples) for an objective name: `examples(texts)` cuts texts into what the objective's collator takes."
@@ -279,7 +281,7 @@ def pretrain_command(a: argparse.Namespace) -> dict:
     "Run `plmbook pretrain`; the metrics it wrote."
     out = start_run(a.out, "pretrain", vars(a))
     tok = load_tokenizer(a.tokenizer)
-    cfg = model_config(a.objective, tok, a.preset, a.arch, a.block_size)
+    cfg = model_config(a.objective, tok, a.preset, a.arch, a.block_size, a.rotary)
     dsd = _corpus(a)
     build = lambda: pretraining_parts(a.objective, tok, cfg, a.block_size, a.mask_prob, a.seed)
     set_seed(a.seed)
@@ -474,7 +476,7 @@ def convert_command(a: argparse.Namespace) -> dict:
 
 # %% ../nbs/12_cli.ipynb #a6796e15
 QUICKSTART = dict(minutes=6.0, vocab_size=4096, labels_per_class=32, block_size=128, pretrain_lr=2e-3, finetune_steps=200,
-                  finetune_lr=1e-4, max_length=128)
+                  finetune_lr=1e-3, max_length=128)
 
 def run_command(argv: list[str]) -> dict:
     "Parse `argv` as `plmbook` would and run the command; its metrics (errors are raised, not printed)."
@@ -512,7 +514,7 @@ def _report(m: dict) -> str:
 Corpus `{m['corpus']}`: {m['train_documents']:,} training and {m['test_documents']:,} test documents, {len(m['labels'])} classes ({', '.join(m['labels'])}).
 
 1. **Tokenizer** (`tokenizer/`): WordPiece, {tok['vocab_size']:,} tokens, {tok['validation_tokens_per_word']:.2f} tokens per word on the validation split.
-2. **Pretraining** (`pretrain/`): a tiny BERT ({pre['parameters']:,} parameters) trained with masked LM for {pre['steps']:,} steps
+2. **Pretraining** (`pretrain/`): a tiny BERT with rotary positions ({pre['parameters']:,} parameters) trained with masked LM for {pre['steps']:,} steps
    ({pre['tokens']:,} tokens, {m['seconds']['pretrain'] / 60:.1f} min); validation masked-LM loss {pre['eval_loss']:.3f}, accuracy at the
    masked tokens {pre['eval_mlm_accuracy']:.1%}.
 3. **Fine-tuning** (`finetune-pretrained/`, `finetune-scratch/`): {m['labels_per_class']} labelled documents per class,
@@ -547,7 +549,7 @@ def quickstart_command(a: argparse.Namespace) -> dict:
         return {k: v for k, v in m.items() if k != "seconds"}
     tok = step("tokenizer", "tokenizer", "train", *corpus, "--vocab-size", str(a.vocab_size), "--out", str(out / "tokenizer"))
     budget = ["--steps", str(a.steps)] if a.steps else ["--minutes", str(a.minutes)]
-    pre = step("pretrain", "pretrain", "--tokenizer", str(out / "tokenizer"), *corpus, "--objective", "mlm", "--preset", "tiny", *budget,
+    pre = step("pretrain", "pretrain", "--tokenizer", str(out / "tokenizer"), *corpus, "--objective", "mlm", "--preset", "tiny", "--rotary", *budget,
                "--block-size", str(QUICKSTART["block_size"]), "--lr", str(QUICKSTART["pretrain_lr"]), "--eval-every", "0",
                "--device", a.device, "--out", str(out / "pretrain"))
     (out / "data").mkdir(exist_ok=True)
@@ -617,6 +619,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     r.add_argument("--preset", default="tiny", choices=["tiny", "small", "base"])
     r.add_argument("--block-size", type=int, default=128, help="tokens per example")
     r.add_argument("--mask-prob", type=float, default=0.15, help="masking rate of the masked-LM objectives")
+    r.add_argument("--rotary", action="store_true", help="rotary positions inside attention instead of learned ones (BERT and ELECTRA objectives: RoFormer)")
     r.add_argument("--steps", type=int, default=None, help="optimizer steps (default 1000, or what --minutes allows)")
     r.add_argument("--minutes", type=float, default=None, help="time budget, turned into a step count before training")
     r.add_argument("--lr", type=float, default=1e-3); r.add_argument("--batch-size", type=int, default=16)

@@ -160,6 +160,10 @@ TASK_MODELS = {"classification": BertForSequenceClassification, "pairs": BertFor
                "tokens": BertForTokenClassification, "qa": BertForQuestionAnswering, "seq2seq": T5}
 _HF_TASK_CLASS = {BertForSequenceClassification: "BertForSequenceClassification", BertForTokenClassification: "BertForTokenClassification",
                   BertForQuestionAnswering: "BertForQuestionAnswering", T5: "T5ForConditionalGeneration"}
+# a RoFormer folder (BERT with rotary positions): RoFormer has no pooled classifier, so a sequence classifier reads the body by the
+# token classifier's names; its pooler and head are new either way
+_HF_ROFORMER_CLASS = {BertForSequenceClassification: "RoFormerForTokenClassification", BertForTokenClassification: "RoFormerForTokenClassification",
+                      BertForQuestionAnswering: "RoFormerForQuestionAnswering"}
 
 def _new_head(name: str) -> bool:
     "Whether a parameter belongs to what fine-tuning adds: the task head, or a pooler that a pretraining checkpoint lacks."
@@ -209,7 +213,8 @@ def task_model(source: str | Path | ModelConfig, task: str, n_labels: int = 2, *
         model = cls(cfg)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the new head is expected: it is reported as new_parameters instead
-            _, info = load_hf_state(model, read_checkpoint(path)[1], _HF_TASK_CLASS[cls], strict=False, output_loading_info=True)
+            names = _HF_ROFORMER_CLASS if raw["model_type"] == "roformer" else _HF_TASK_CLASS
+            _, info = load_hf_state(model, read_checkpoint(path)[1], names[cls], strict=False, output_loading_info=True)
         new = info["missing"]
     else:
         model = cls(cfg)

@@ -1,4 +1,4 @@
-"""Load Hugging Face checkpoints (BERT and its task heads, GPT-2, Llama, T5, ELECTRA) into this book's models and write them back as checkpoints that `transformers` loads: configuration translation, weight-name mapping, transposes, errors that name the tensor; and a real Llama (SmolLM2-135M) read from a quantised GGUF file.
+"""Load Hugging Face checkpoints (BERT and its task heads, RoFormer, GPT-2, Llama, T5, ELECTRA) into this book's models and write them back as checkpoints that `transformers` loads: configuration translation, weight-name mapping, transposes, errors that name the tensor; and a real Llama (SmolLM2-135M) read from a quantised GGUF file.
 
 Docs: https://plmbook.github.io/plmbook/hub.html.md"""
 
@@ -21,8 +21,8 @@ from .models import (ModelConfig, BertModel, BertForMaskedLM, BertForPreTraining
                             BertForTokenClassification, BertForQuestionAnswering, GPT, Llama, T5, ElectraGenerator, ElectraDiscriminator)
 
 # %% auto #0
-__all__ = ['TASKS', 'config_from_hf', 'config_to_hf', 'read_checkpoint', 'load_hf_state', 'from_hf', 'hf_state', 'to_hf',
-           'gguf_to_hf', 'fetch_smollm2_gguf', 'from_gguf']
+__all__ = ['TASKS', 'config_from_hf', 'config_to_hf', 'read_checkpoint', 'load_hf_state', 'from_hf', 'hf_class_name', 'hf_state',
+           'to_hf', 'gguf_to_hf', 'fetch_smollm2_gguf', 'from_gguf']
 
 # %% ../nbs/05_hub.ipynb #c25e2c28
 def _bert_body(ours: str, hf: str) -> list[tuple[str, str]]:
@@ -89,12 +89,19 @@ _ARCHS = {  # Hugging Face class: (our class, task, model_type, rules; a callabl
     "ElectraForMaskedLM": (ElectraGenerator, "masked_lm", "electra", _bert_body("electra.", "electra.") +
                            [("head.dense.*", "generator_predictions.dense.*"), ("head.norm.*", "generator_predictions.LayerNorm.*"),
                             ("head.decoder.*", "generator_lm_head.*")]),
+    # RoFormer: BERT with rotary positions (ModelConfig.rotary); no pooler, so no sentence-classification or pretraining class here
+    "RoFormerModel": (BertModel, "base", "roformer", _bert_body("", "")),
+    "RoFormerForMaskedLM": (BertForMaskedLM, "masked_lm", "roformer", _bert_body("bert.", "roformer.") + _MLM_HEAD),
+    "RoFormerForTokenClassification": (BertForTokenClassification, "token_classification", "roformer",
+                                       _bert_body("bert.", "roformer.") + [("classifier.*", "classifier.*")]),
+    "RoFormerForQuestionAnswering": (BertForQuestionAnswering, "question_answering", "roformer",
+                                     _bert_body("bert.", "roformer.") + [("classifier.*", "qa_outputs.*")]),
     "GPT2LMHeadModel": (GPT, "causal_lm", "gpt2", _GPT2_RULES),
     "LlamaForCausalLM": (Llama, "causal_lm", "llama", _LLAMA_RULES),
     "T5ForConditionalGeneration": (T5, "seq2seq_lm", "t5", lambda cfg: [("embeddings.word_embeddings.*", "shared.*"),
                                    *_t5_stack("encoder", 1, cfg.gated_ffn), *_t5_stack("decoder", 2, cfg.gated_ffn), ("lm_head.*", "lm_head.*")]),
 }
-_OUR_ARCH = {"bert": "bert", "electra": "electra", "gpt2": "gpt", "llama": "llama", "t5": "t5"}  # model_type -> ModelConfig.arch
+_OUR_ARCH = {"bert": "bert", "roformer": "bert", "electra": "electra", "gpt2": "gpt", "llama": "llama", "t5": "t5"}  # model_type -> ModelConfig.arch
 
 def _compile(pattern: str) -> re.Pattern:
     return re.compile(re.escape(pattern).replace("\\#", r"(\d+)").replace("\\*", "(.+)") + "$")
@@ -127,9 +134,10 @@ def config_from_hf(hf: dict) -> ModelConfig:
     if mt not in _OUR_ARCH: raise ValueError(f"model_type {mt!r} is not supported; supported: {sorted(_OUR_ARCH)}")
     g, pad = hf.get, hf.get("pad_token_id") or 0
     n_labels = g("num_labels") or len(g("id2label") or {0: 0, 1: 1})
-    if mt in ("bert", "electra"):
+    if mt in ("bert", "electra", "roformer"):
         _refuse(g("position_embedding_type", "absolute") != "absolute", f"position_embedding_type={g('position_embedding_type')!r}")
-        return ModelConfig(arch=_OUR_ARCH[mt], vocab_size=hf["vocab_size"], max_positions=hf["max_position_embeddings"],
+        _refuse(g("rotary_value", False), "rotary_value=True (rotated values)")
+        return ModelConfig(arch=_OUR_ARCH[mt], vocab_size=hf["vocab_size"], max_positions=hf["max_position_embeddings"], rotary=mt == "roformer",
                            type_vocab_size=hf["type_vocab_size"], d_model=hf["hidden_size"], n_layers=hf["num_hidden_layers"],
                            n_heads=hf["num_attention_heads"], d_ff=hf["intermediate_size"], activation=_act(hf["hidden_act"]),
                            norm_eps=hf["layer_norm_eps"], embedding_size=g("embedding_size"), pad_token_id=pad, n_labels=n_labels,
@@ -175,7 +183,8 @@ def config_to_hf(cfg: ModelConfig, architecture: str) -> dict:
                    hidden_act=_ACT_HF[cfg.activation], layer_norm_eps=cfg.norm_eps, hidden_dropout_prob=cfg.dropout,
                    attention_probs_dropout_prob=cfg.attn_dropout, position_embedding_type="absolute",
                    id2label={i: f"LABEL_{i}" for i in range(cfg.n_labels)})
-        if cfg.arch == "electra": out["embedding_size"] = cfg.embedding_size
+        if cfg.arch == "electra" or cfg.rotary: out["embedding_size"] = cfg.embedding_size
+        if cfg.rotary: del out["position_embedding_type"]; out["rotary_value"] = False
     elif cfg.arch == "gpt":
         out.update(n_positions=cfg.max_positions, n_embd=cfg.d_model, n_layer=cfg.n_layers, n_head=cfg.n_heads, n_inner=cfg.d_ff,
                    activation_function=_ACT_HF[cfg.activation], layer_norm_epsilon=cfg.norm_eps, resid_pdrop=cfg.dropout,
@@ -209,6 +218,23 @@ def _gpt2_unfuse(sd: dict) -> dict:
         else: out[k] = v.t() if _CONV1D.match(k) else v
     return out
 
+def _rotary_rows(t: torch.Tensor, n_heads: int, to_hf: bool) -> torch.Tensor:
+    "A query or key projection's rows (weight [H*d, in] or bias [H*d]) between our half-split pairs and RoFormer's adjacent ones."
+    d = t.shape[0] // n_heads
+    shape = (n_heads, 2, d // 2) if to_hf else (n_heads, d // 2, 2)
+    return t.reshape(*shape, *t.shape[1:]).transpose(1, 2).reshape(t.shape)
+
+_ROTARY_QK = re.compile(r"(.*encoder\.layer\.\d+\.attention\.self\.(query|key)\.(weight|bias))$")
+
+def _roformer_permute(sd: dict, n_heads: int, to_hf: bool) -> dict:
+    "A RoFormer state dict's query and key rows reordered (ours -> RoFormer's with `to_hf`, else back); the rest as is."
+    return {k: _rotary_rows(v, n_heads, to_hf) if _ROTARY_QK.match(k) else v for k, v in sd.items()}
+
+def _roformer_positions(n_positions: int, dim: int) -> torch.Tensor:
+    "RoFormer's `embed_positions` table [n_positions, dim]: sin(p / 10000^(2i/dim)) in the first half, cos in the second."
+    angles = torch.arange(n_positions, dtype=torch.float64)[:, None] / 10000 ** (torch.arange(0, dim, 2, dtype=torch.float64) / dim)
+    return torch.cat([angles.sin(), angles.cos()], -1).float()
+
 def _gpt2_fuse(sd: dict) -> dict:
     "The inverse of `_gpt2_unfuse`."
     out = {}
@@ -229,7 +255,7 @@ def _pick(hf_cfg: dict, task: str | None) -> str:
     if task is None:
         for a in hf_cfg.get("architectures") or []:
             if a in _ARCHS and _ARCHS[a][2] == mt: return a
-        task = {"bert": "base", "electra": "pretraining", "gpt2": "causal_lm", "llama": "causal_lm", "t5": "seq2seq_lm"}[mt]
+        task = {"bert": "base", "roformer": "base", "electra": "pretraining", "gpt2": "causal_lm", "llama": "causal_lm", "t5": "seq2seq_lm"}[mt]
     if task not in TASKS: raise ValueError(f"unknown task {task!r}; known: {sorted(TASKS)}")
     for a, (_, t, m, _) in _ARCHS.items():
         if m == mt and t == task: return a
@@ -250,19 +276,22 @@ def read_checkpoint(path: str | Path) -> tuple[dict, dict]:
     raise FileNotFoundError(f"{path} has no model.safetensors" + (f"; {pickles} are pickles, which plmbook refuses to load "
                                                                    "(unpickling runs arbitrary code): convert them to safetensors" if pickles else ""))
 
-_IGNORED = re.compile(r"(.*\.position_ids|.*embed_tokens\.weight|cls\.predictions\.decoder\.bias|.*\.masked_bias|.*\.attn\.bias)$")
+_IGNORED = re.compile(r"(.*\.position_ids|.*embed_tokens\.weight|cls\.predictions\.decoder\.bias|.*\.masked_bias|.*\.attn\.bias|.*encoder\.embed_positions\.weight)$")
 
 def load_hf_state(model: torch.nn.Module, sd: dict, architecture: str, strict: bool = True, tie_fallback: bool = False,
                   output_loading_info: bool = False):
     """Copy a Hugging Face state dict `sd` (of class `architecture`) into `model`; missing or misshapen tensors raise, by name.
     With `output_loading_info`, also {missing: our names left at their initial values, unexpected: checkpoint names not loaded}."""
+    cfg = model.cfg if hasattr(model, "cfg") else next(m.cfg for m in model.modules() if hasattr(m, "cfg"))
     rules = _ARCHS[architecture][3]
-    rules = rules(model.cfg if hasattr(model, "cfg") else next(m.cfg for m in model.modules() if hasattr(m, "cfg"))) if callable(rules) else rules
+    rules = rules(cfg) if callable(rules) else rules
     if architecture == "GPT2LMHeadModel": sd = _gpt2_unfuse(sd)
-    base = "bert." if architecture.startswith("Bert") and architecture != "BertModel" else "electra." if architecture.startswith("Electra") else ""
+    if architecture.startswith("RoFormer"): sd = _roformer_permute(sd, cfg.n_heads, to_hf=False)
+    family = next((f for f in ("bert", "roformer", "electra") if architecture.lower().startswith(f)), None)
+    base = f"{family}." if family and not architecture.endswith("Model") else ""
     if base and not any(k.startswith(base) for k in sd): sd = {(k if k.startswith(("cls.", "classifier.", "qa_outputs.")) else base + k): v for k, v in sd.items()}
-    if not base and architecture == "BertModel" and any(k.startswith("bert.") for k in sd):  # a task checkpoint read as a bare body
-        sd = {k.removeprefix("bert."): v for k, v in sd.items()}
+    if not base and family in ("bert", "roformer") and any(k.startswith(f"{family}.") for k in sd):  # a task checkpoint read as a bare body
+        sd = {k.removeprefix(f"{family}."): v for k, v in sd.items()}
     used, missing = set(), []
     params = dict(model.named_parameters())  # tied weights appear once
     own = {**params, **{k: b for k, b in model.named_buffers() if k.split(".")[-1] not in getattr(model, "_non_persistent", set())}}
@@ -310,14 +339,29 @@ _HF_NAME = {BertModel: "BertModel", BertForMaskedLM: "BertForMaskedLM", BertForP
 def _model_cfg(model) -> ModelConfig:
     return model.cfg if hasattr(model, "cfg") else next(m.cfg for m in model.modules() if hasattr(m, "cfg"))
 
+_ROFORMER_NAME = {BertModel: "RoFormerModel", BertForMaskedLM: "RoFormerForMaskedLM",
+                  BertForTokenClassification: "RoFormerForTokenClassification", BertForQuestionAnswering: "RoFormerForQuestionAnswering"}
+
+def hf_class_name(model: torch.nn.Module) -> str:
+    "The name of the Hugging Face class `to_hf` writes `model` as (a BERT with rotary positions becomes a RoFormer)."
+    if type(model) not in _HF_NAME: raise TypeError(f"no Hugging Face class for {type(model).__name__}; known: {[c.__name__ for c in _HF_NAME]}")
+    if not _model_cfg(model).rotary: return _HF_NAME[type(model)]
+    if type(model) not in _ROFORMER_NAME or getattr(model, "pooler", None) is not None:
+        raise TypeError(f"a {type(model).__name__} with rotary positions has no Hugging Face class: RoFormer, BERT with rotary positions, "
+                        f"has no pooler; it exists as {', '.join(c.__name__ for c in _ROFORMER_NAME)} (BertModel without a pooler)")
+    return _ROFORMER_NAME[type(model)]
+
 def hf_state(model: torch.nn.Module) -> tuple[str, dict]:
     "(Hugging Face class name, state dict under Hugging Face's names and layouts) of a plmbook model."
-    if type(model) not in _HF_NAME: raise TypeError(f"no Hugging Face class for {type(model).__name__}; known: {[c.__name__ for c in _HF_NAME]}")
-    architecture = _HF_NAME[type(model)]
+    architecture, cfg = hf_class_name(model), _model_cfg(model)
     rules = _ARCHS[architecture][3]
-    if callable(rules): rules = rules(_model_cfg(model))
+    if callable(rules): rules = rules(cfg)
     sd = {_translate(k, rules, to_hf=True): p.detach().contiguous() for k, p in model.named_parameters()}  # tied: once
     if architecture == "GPT2LMHeadModel": sd = _gpt2_fuse(sd)
+    if cfg.rotary:
+        sd = _roformer_permute(sd, cfg.n_heads, to_hf=True)
+        prefix = "" if architecture == "RoFormerModel" else "roformer."
+        sd[f"{prefix}encoder.embed_positions.weight"] = _roformer_positions(cfg.max_positions, cfg.stack_config().dim_per_head)
     return architecture, sd
 
 def to_hf(model: torch.nn.Module, path: str | Path) -> Path:

@@ -39,6 +39,7 @@ class ModelConfig(Config):
     arch: str = "bert"                  # bert | gpt | llama | t5 | electra
     vocab_size: int = 30522
     max_positions: int = 512            # learned absolute positions (bert, electra, gpt)
+    rotary: bool = False                # bert, electra: rotary positions inside attention instead of learned ones (RoFormer)
     type_vocab_size: int = 2            # segment embeddings (bert, electra); 0: none
     d_model: int = 128
     n_layers: int = 2
@@ -79,6 +80,8 @@ class ModelConfig(Config):
             raise ValueError(f"n_kv_heads={self.n_kv_heads} does not divide n_heads={self.n_heads}")
         if self.arch not in ("bert", "electra") and self.embedding_size != self.d_model:
             raise ValueError(f"embedding_size={self.embedding_size} != d_model needs arch 'bert' (ALBERT) or 'electra', not {self.arch!r}")
+        if self.rotary and self.arch not in ("bert", "electra"):
+            raise ValueError(f"rotary=True replaces the learned positions of 'bert' and 'electra'; {self.arch!r} has its own positions")
         if self.share_layers and self.arch != "bert": raise ValueError(f"share_layers (ALBERT) needs arch 'bert', not {self.arch!r}")
         if not 0 <= self.pad_token_id < self.vocab_size: raise ValueError(f"pad_token_id={self.pad_token_id} is outside the vocabulary of {self.vocab_size}")
         self.stack_config()  # let the stack's own checks (activation, ...) speak now rather than at construction
@@ -87,10 +90,11 @@ class ModelConfig(Config):
         "The `TransformerConfig` of this model's stack (T5's decoder with `decoder=True`)."
         fam = _FAMILIES[self.arch]
         n_layers = self.n_decoder_layers or self.n_layers if decoder else self.n_layers
+        fixed = {k: fam[k] for k in _STACK_FIELDS} | ({"position": "rope"} if self.rotary else {})
         return TransformerConfig(d_model=self.d_model, n_layers=n_layers, n_heads=self.n_heads, n_kv_heads=self.n_kv_heads, head_dim=self.head_dim,
                                  d_ff=self.d_ff, activation=self.activation, gated_ffn=self.gated_ffn, norm_eps=self.norm_eps,
                                  rope_theta=self.rope_theta, rel_buckets=self.rel_buckets, rel_max_distance=self.rel_max_distance,
-                                 dropout=self.dropout, attn_dropout=self.attn_dropout, **{k: fam[k] for k in _STACK_FIELDS})
+                                 dropout=self.dropout, attn_dropout=self.attn_dropout, **fixed)
 
     def generator(self) -> ModelConfig:
         "ELECTRA's generator: `generator_size` times as wide (and as many heads), the same depth and embedding size."
@@ -215,7 +219,7 @@ def _check_arch(cfg: ModelConfig | None, default: str, *allowed: str) -> ModelCo
     return cfg
 
 def _encoder_embeddings(cfg: ModelConfig) -> Embeddings:
-    return Embeddings(cfg.vocab_size, cfg.embedding_size, cfg.max_positions, cfg.type_vocab_size, cfg.norm_eps, cfg.dropout, cfg.pad_token_id)
+    return Embeddings(cfg.vocab_size, cfg.embedding_size, 0 if cfg.rotary else cfg.max_positions, cfg.type_vocab_size, cfg.norm_eps, cfg.dropout, cfg.pad_token_id)
 
 class BertModel(nn.Module):
     "BERT's body (also ALBERT's and ELECTRA's): embeddings, an optional projection E -> d, a post-LN encoder, an optional pooler."

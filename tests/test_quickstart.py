@@ -5,7 +5,7 @@ import json, re, shlex, subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BUDGET = ["--steps", "1500"]  # pretraining steps instead of the default time budget: a fixed count makes the run repeatable
+BUDGET = ["--steps", "3000"]  # pretraining steps instead of the default time budget: a fixed count makes the run repeatable
 LAYOUT = ["confusion_matrix.png", "data", "finetune-pretrained", "finetune-scratch", "loss_curves.png", "metrics.json", "pretrain",
           "report.md", "run.json", "tokenizer"]
 
@@ -29,6 +29,20 @@ def measured(metrics: dict) -> dict:
     return {k: v for k, v in metrics.items() if k != "seconds"}
 
 
+def convert_to_transformers(model_dir: Path, out: Path):
+    "`plmbook convert` writes the pretrained BERT (rotary positions) as a RoFormer that transformers loads and runs as plmbook does."
+    import torch, transformers
+    from plmbook.cli import load_model
+    done = subprocess.run(["plmbook", "convert", "--model", str(model_dir), "--out", str(out), "--quiet"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ours, tok = load_model(model_dir)
+    hf = transformers.AutoModelForMaskedLM.from_pretrained(out / "model").eval()
+    assert type(hf).__name__ == "RoFormerForMaskedLM"
+    ids = torch.tensor([tok.encode_plus("The minister said the economy grew faster than expected last year.").ids])
+    with torch.no_grad(): diff = (ours(ids).logits - hf(input_ids=ids).logits).abs().max().item()
+    assert diff < 1e-4, diff
+
+
 def test_quickstart(tmp_path):
     first = run(tmp_path / "first")
     assert sorted(p.name for p in (tmp_path / "first").iterdir()) == LAYOUT
@@ -40,5 +54,6 @@ def test_quickstart(tmp_path):
     assert f"{first['pretrained']['accuracy']:.3f}" in report and f"{first['from_scratch']['accuracy']:.3f}" in report
     assert first["pretraining"]["steps"] == int(BUDGET[1])
     assert first["pretrained"]["accuracy"] > first["from_scratch"]["accuracy"], (first["pretrained"], first["from_scratch"])
+    convert_to_transformers(tmp_path / "first" / "pretrain" / "model", tmp_path / "hf")
     second = run(tmp_path / "second")
     assert measured(second) == measured(first)
