@@ -6,7 +6,7 @@ Docs: https://plmbook.github.io/plmbook/cli.html.md"""
 
 # %% ../nbs/12_cli.ipynb #ac7a5807
 from __future__ import annotations
-import argparse, csv, json, math, os, sys, time
+import argparse, csv, json, math, os, statistics, sys, time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -475,8 +475,8 @@ def convert_command(a: argparse.Namespace) -> dict:
                                "parameters": sum(p.numel() for p in model.parameters()), "files": files})
 
 # %% ../nbs/12_cli.ipynb #a6796e15
-QUICKSTART = dict(minutes=6.0, vocab_size=4096, labels_per_class=32, block_size=128, pretrain_lr=2e-3, finetune_steps=200,
-                  finetune_lr=1e-3, max_length=128)
+QUICKSTART = dict(minutes=8.0, vocab_size=4096, labels_per_class=8, finetune_seeds=3, block_size=128, pretrain_lr=2e-3,
+                  finetune_steps=200, finetune_lr=1e-3, max_length=128)
 
 def run_command(argv: list[str]) -> dict:
     "Parse `argv` as `plmbook` would and run the command; its metrics (errors are raised, not printed)."
@@ -503,32 +503,46 @@ def _confusion_pair(path: Path, runs: dict[str, Path], names: list[str]):
 
 def _history(folder: Path) -> list[dict]: return [json.loads(l) for l in (folder / "log.jsonl").read_text().splitlines() if l.strip()]
 
+def _over_seeds(runs: list[dict], seeds: list[int]) -> dict:
+    "Fine-tuning runs that differ only in their seed: the means of their metrics, the spread of their accuracy, and each run's figures."
+    mean = lambda k: statistics.fmean(r[k] for r in runs)
+    acc = [r["accuracy"] for r in runs]
+    return {"accuracy": mean("accuracy"), "accuracy_sd": statistics.stdev(acc) if len(acc) > 1 else 0.0, "f1_macro": mean("f1_macro"),
+            "f1_weighted": mean("f1_weighted"), "per_seed": [{"seed": s, "accuracy": r["accuracy"], "f1_macro": r["f1_macro"]} for s, r in zip(seeds, runs)],
+            "train_examples": runs[0]["train_examples"], "steps": runs[0]["steps"]}
+
 def _report(m: dict) -> str:
     "report.md: what the quickstart measured, in sentences whose every figure comes from `m`."
-    p, s, pre, tok = m["pretrained"], m["from_scratch"], m["pretraining"], m["tokenizer"]
+    p, s, pre, tok, seeds = m["pretrained"], m["from_scratch"], m["pretraining"], m["tokenizer"], m["finetune_seeds"]
     gain = m["accuracy_gain"]
-    verdict = (f"Pretraining added {gain * 100:.1f} points of accuracy." if gain > 0 else
-               f"Pretraining did not help at this budget: {-gain * 100:.1f} points of accuracy behind (pretrain longer with `--minutes`).")
+    wins = sum(a["accuracy"] > b["accuracy"] for a, b in zip(p["per_seed"], s["per_seed"]))
+    verdict = (f"Pretraining added {gain * 100:.1f} points of accuracy on average" if gain > 0 else
+               f"Pretraining did not help at this budget: {-gain * 100:.1f} points of accuracy behind on average (pretrain longer with `--minutes`)")
+    each = lambda r: ", ".join(f"{x['accuracy']:.3f}" for x in r["per_seed"])
+    row = lambda r: f"{r['accuracy']:.3f} ± {r['accuracy_sd']:.3f} | {r['f1_macro']:.3f} | {each(r)}"
+    repeat = "".join(f" {flag} {m[k]}" for flag, k in (("--labels-per-class", "labels_per_class"), ("--corpus", "corpus"), ("--device", "device"))
+                     if m[k] != {"labels_per_class": QUICKSTART["labels_per_class"], "corpus": "bbc", "device": "cpu"}[k])
+    repeat += f" --finetune-seeds {len(seeds)}" if len(seeds) != QUICKSTART["finetune_seeds"] else ""
     return f"""# plmbook quickstart
 
 Corpus `{m['corpus']}`: {m['train_documents']:,} training and {m['test_documents']:,} test documents, {len(m['labels'])} classes ({', '.join(m['labels'])}).
 
 1. **Tokenizer** (`tokenizer/`): WordPiece, {tok['vocab_size']:,} tokens, {tok['validation_tokens_per_word']:.2f} tokens per word on the validation split.
 2. **Pretraining** (`pretrain/`): a tiny BERT with rotary positions ({pre['parameters']:,} parameters) trained with masked LM for {pre['steps']:,} steps
-   ({pre['tokens']:,} tokens, {m['seconds']['pretrain'] / 60:.1f} min); validation masked-LM loss {pre['eval_loss']:.3f}, accuracy at the
-   masked tokens {pre['eval_mlm_accuracy']:.1%}.
-3. **Fine-tuning** (`finetune-pretrained/`, `finetune-scratch/`): {m['labels_per_class']} labelled documents per class,
-   {m['finetune_steps']} steps at learning rate {m['finetune_lr']:g}, the same for both models.
+   ({pre['tokens']:,} tokens, {m['seconds']['pretrain'] / 60:.1f} min); validation masked-LM loss {pre['eval_loss']:.3f}, accuracy at the masked tokens {pre['eval_mlm_accuracy']:.1%}.
+3. **Fine-tuning** (`finetune-pretrained/seed-N/`, `finetune-scratch/seed-N/`): {m['labels_per_class']} labelled documents per class, drawn
+   {len(seeds)} times (seeds {', '.join(map(str, seeds))}; a seed also draws the new weights and the batches), {m['finetune_steps']} steps at
+   learning rate {m['finetune_lr']:g}, the same draws and recipe for both models.
 
-| model | test accuracy | macro F1 |
-|---|---|---|
-| pretrained, then fine-tuned | {p['accuracy']:.3f} | {p['f1_macro']:.3f} |
-| same architecture from scratch | {s['accuracy']:.3f} | {s['f1_macro']:.3f} |
+| model | test accuracy (mean ± sd) | macro F1 (mean) | accuracy per seed |
+|---|---|---|---|
+| pretrained, then fine-tuned | {row(p)} |
+| same architecture from scratch | {row(s)} |
 
-{verdict} One seed ({m['seed']}); the test split has {m['test_documents']:,} documents.
+{verdict}; the pretrained model was ahead in {wins} of the {len(seeds)} draws. The test split has {m['test_documents']:,} documents.
 
-Plots: `loss_curves.png` (pretraining and both fine-tuning runs), `confusion_matrix.png` (test split, both models).
-To repeat this run exactly: `plmbook quickstart --steps {pre['steps']} --seed {m['seed']}{'' if m['corpus'] == 'bbc' else f" --corpus {m['corpus']}"}{'' if m['device'] == 'cpu' else f" --device {m['device']}"}` (on the same kind of device).
+Plots: `loss_curves.png` (pretraining, and both fine-tuning runs of seed {seeds[0]}), `confusion_matrix.png` (test split, both models, seed {seeds[0]}).
+To repeat this run exactly: `plmbook quickstart --steps {pre['steps']} --seed {m['seed']}{repeat}` (on the same kind of device).
 """
 
 def quickstart_command(a: argparse.Namespace) -> dict:
@@ -539,12 +553,13 @@ def quickstart_command(a: argparse.Namespace) -> dict:
     if "label" not in dsd["train"].features:
         raise InputError(f"--corpus {a.corpus}: the quickstart fine-tunes a classifier, so the documents need labels (--label-col, or label subfolders)")
     names = dsd["train"].features["label"].names
-    shared = ["--seed", str(a.seed)] + (["--quiet"] if a.quiet else [])
+    if a.finetune_seeds < 1: raise InputError(f"--finetune-seeds {a.finetune_seeds}: the comparison needs at least one fine-tuning run per model")
+    quiet = ["--quiet"] if a.quiet else []
     corpus = ["--corpus", str(a.corpus), "--text-col", a.text_col]
-    def step(name: str, *argv) -> dict:
+    def step(name: str, *argv, seed: int = a.seed) -> dict:
         t0 = time.perf_counter()
         if not a.quiet: print(f"plmbook quickstart: {name}", file=sys.stderr)
-        m = run_command([*argv, *shared])
+        m = run_command([*argv, "--seed", str(seed), *quiet])
         seconds[name] = round(time.perf_counter() - t0, 1)
         return {k: v for k, v in m.items() if k != "seconds"}
     tok = step("tokenizer", "tokenizer", "train", *corpus, "--vocab-size", str(a.vocab_size), "--out", str(out / "tokenizer"))
@@ -554,23 +569,26 @@ def quickstart_command(a: argparse.Namespace) -> dict:
                "--device", a.device, "--out", str(out / "pretrain"))
     (out / "data").mkdir(exist_ok=True)
     for split in ("train", "test"): _write_split(out / "data" / f"{split}.csv", dsd[split], names)
-    runs = {}
+    seeds, runs = [a.seed + i for i in range(a.finetune_seeds)], {"pretrained": [], "scratch": []}
     for start, extra in (("pretrained", []), ("scratch", ["--from-scratch"])):
-        runs[start] = step(f"finetune-{start}", "finetune", "--model", str(out / "pretrain" / "model"), "--train", str(out / "data" / "train.csv"),
-                           "--eval", str(out / "data" / "test.csv"), "--labels-per-class", str(a.labels_per_class),
-                           "--steps", str(QUICKSTART["finetune_steps"]), "--lr", str(QUICKSTART["finetune_lr"]),
-                           "--max-length", str(QUICKSTART["max_length"]), "--device", a.device, *extra, "--out", str(out / f"finetune-{start}"))
-    keep = lambda m: {k: m[k] for k in ("accuracy", "f1_macro", "f1_weighted", "per_class", "train_examples", "steps")}
+        for seed in seeds:
+            runs[start].append(step(f"finetune-{start}/seed-{seed}", "finetune", "--model", str(out / "pretrain" / "model"),
+                                    "--train", str(out / "data" / "train.csv"), "--eval", str(out / "data" / "test.csv"),
+                                    "--labels-per-class", str(a.labels_per_class), "--steps", str(QUICKSTART["finetune_steps"]),
+                                    "--lr", str(QUICKSTART["finetune_lr"]), "--max-length", str(QUICKSTART["max_length"]), "--device", a.device,
+                                    *extra, "--out", str(out / f"finetune-{start}" / f"seed-{seed}"), seed=seed))
+    pretrained, scratch = _over_seeds(runs["pretrained"], seeds), _over_seeds(runs["scratch"], seeds)
     seconds["total"] = round(time.perf_counter() - t_all, 1)
     metrics = {"corpus": str(a.corpus), "seed": a.seed, "device": str(get_device(a.device)), "labels": names, "train_documents": dsd["train"].num_rows,
-               "test_documents": dsd["test"].num_rows, "labels_per_class": a.labels_per_class,
+               "test_documents": dsd["test"].num_rows, "labels_per_class": a.labels_per_class, "finetune_seeds": seeds,
                "finetune_steps": QUICKSTART["finetune_steps"], "finetune_lr": QUICKSTART["finetune_lr"],
-               "tokenizer": tok, "pretraining": pre, "pretrained": keep(runs["pretrained"]), "from_scratch": keep(runs["scratch"]),
-               "accuracy_gain": runs["pretrained"]["accuracy"] - runs["scratch"]["accuracy"], "seconds": seconds}
+               "tokenizer": tok, "pretraining": pre, "pretrained": pretrained, "from_scratch": scratch,
+               "accuracy_gain": pretrained["accuracy"] - scratch["accuracy"], "seconds": seconds}
+    first = {s: out / f"finetune-{s}" / f"seed-{seeds[0]}" for s in ("pretrained", "scratch")}
     _loss_plot(out / "loss_curves.png", {"Masked-LM pretraining": {"tiny BERT": _history(out / "pretrain")},
-                                         "Fine-tuning": {s: _history(out / f"finetune-{s}") for s in ("pretrained", "scratch")}})
-    _confusion_pair(out / "confusion_matrix.png", {"pretrained, then fine-tuned": out / "finetune-pretrained",
-                                                   "from scratch": out / "finetune-scratch"}, names)
+                                         f"Fine-tuning (seed {seeds[0]})": {s: _history(f) for s, f in first.items()}})
+    _confusion_pair(out / "confusion_matrix.png", {f"pretrained, then fine-tuned (seed {seeds[0]})": first["pretrained"],
+                                                   f"from scratch (seed {seeds[0]})": first["scratch"]}, names)
     with atomic_write(out / "report.md", "w") as f: f.write(_report(metrics))
     return write_metrics(out, metrics)
 
@@ -601,6 +619,8 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     q.add_argument("--minutes", type=float, default=QUICKSTART["minutes"], help=f"pretraining time budget (default {QUICKSTART['minutes']})")
     q.add_argument("--steps", type=int, default=None, help="pretraining steps instead of --minutes (repeatable exactly)")
     q.add_argument("--labels-per-class", type=int, default=QUICKSTART["labels_per_class"], help=f"labelled examples per class for fine-tuning (default {QUICKSTART['labels_per_class']})")
+    q.add_argument("--finetune-seeds", type=int, default=QUICKSTART["finetune_seeds"],
+                   help=f"fine-tuning runs per model, seeds --seed, --seed + 1, ... (default {QUICKSTART['finetune_seeds']})")
     q.add_argument("--vocab-size", type=int, default=QUICKSTART["vocab_size"], help=f"WordPiece vocabulary (default {QUICKSTART['vocab_size']})")
 
     t = sub.add_parser("tokenizer", help="train a tokenizer").add_subparsers(dest="action", required=True, metavar="ACTION")
