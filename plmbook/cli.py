@@ -254,8 +254,9 @@ class _Clock(Callback):
     def __init__(self): self.times = []
     def on_step_end(self, trainer, stats): self.times.append(time.perf_counter())
 
-def steps_for_minutes(minutes: float, build, data: list, args: TrainingArgs, trial: int = 8) -> int:
-    "How many optimizer steps fit in `minutes`, timed on `trial` steps of a fresh (model, objective) from `build()`, after two warm-up steps."
+def steps_for_minutes(minutes: float, build, data: list, args: TrainingArgs, trial: int = 30) -> int:
+    """How many optimizer steps fit in `minutes`, timed on `trial` steps of a fresh (model, objective) from `build()`, after two warm-up
+    steps (the mean step: enough steps that it includes the periodic work of logging)."""
     model, objective = build()
     clock = _Clock()
     Trainer(model, objective, data, args=args.replace(max_steps=trial + 2, out_dir=None, progress=False, eval_every=0, compile=False),
@@ -475,7 +476,7 @@ def convert_command(a: argparse.Namespace) -> dict:
                                "parameters": sum(p.numel() for p in model.parameters()), "files": files})
 
 # %% ../nbs/12_cli.ipynb #a6796e15
-QUICKSTART = dict(minutes=8.0, vocab_size=4096, labels_per_class=8, finetune_seeds=3, block_size=128, pretrain_lr=2e-3,
+QUICKSTART = dict(minutes=6.0, vocab_size=4096, labels_per_class=8, finetune_seeds=3, block_size=128, pretrain_lr=2e-3,
                   finetune_steps=200, finetune_lr=1e-3, max_length=128)
 
 def run_command(argv: list[str]) -> dict:
