@@ -521,9 +521,9 @@ def _report(m: dict) -> str:
                f"Pretraining did not help at this budget: {-gain * 100:.1f} points of accuracy behind on average (pretrain longer with `--minutes`)")
     each = lambda r: ", ".join(f"{x['accuracy']:.3f}" for x in r["per_seed"])
     row = lambda r: f"{r['accuracy']:.3f} ± {r['accuracy_sd']:.3f} | {r['f1_macro']:.3f} | {each(r)}"
-    repeat = "".join(f" {flag} {m[k]}" for flag, k in (("--labels-per-class", "labels_per_class"), ("--corpus", "corpus"), ("--device", "device"))
-                     if m[k] != {"labels_per_class": QUICKSTART["labels_per_class"], "corpus": "bbc", "device": "cpu"}[k])
-    repeat += f" --finetune-seeds {len(seeds)}" if len(seeds) != QUICKSTART["finetune_seeds"] else ""
+    options = {"--labels-per-class": (m["labels_per_class"], QUICKSTART["labels_per_class"]), "--finetune-seeds": (len(seeds), QUICKSTART["finetune_seeds"]),
+               "--corpus": (m["corpus"], "bbc"), "--device": (m["device"], "cpu")}  # (this run's value, the default)
+    repeat = "".join(f" {flag} {value}" for flag, (value, default) in options.items() if value != default)
     return f"""# plmbook quickstart
 
 Corpus `{m['corpus']}`: {m['train_documents']:,} training and {m['test_documents']:,} test documents, {len(m['labels'])} classes ({', '.join(m['labels'])}).

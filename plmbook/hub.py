@@ -278,11 +278,15 @@ def read_checkpoint(path: str | Path) -> tuple[dict, dict]:
 
 _IGNORED = re.compile(r"(.*\.position_ids|.*embed_tokens\.weight|cls\.predictions\.decoder\.bias|.*\.masked_bias|.*\.attn\.bias|.*encoder\.embed_positions\.weight)$")
 
+def _model_cfg(model) -> ModelConfig:
+    "The configuration of a plmbook model, or of the model inside a wrapper (a task model's body, a PEFT wrapper)."
+    return model.cfg if hasattr(model, "cfg") else next(m.cfg for m in model.modules() if hasattr(m, "cfg"))
+
 def load_hf_state(model: torch.nn.Module, sd: dict, architecture: str, strict: bool = True, tie_fallback: bool = False,
                   output_loading_info: bool = False):
     """Copy a Hugging Face state dict `sd` (of class `architecture`) into `model`; missing or misshapen tensors raise, by name.
     With `output_loading_info`, also {missing: our names left at their initial values, unexpected: checkpoint names not loaded}."""
-    cfg = model.cfg if hasattr(model, "cfg") else next(m.cfg for m in model.modules() if hasattr(m, "cfg"))
+    cfg = _model_cfg(model)
     rules = _ARCHS[architecture][3]
     rules = rules(cfg) if callable(rules) else rules
     if architecture == "GPT2LMHeadModel": sd = _gpt2_unfuse(sd)
@@ -335,9 +339,6 @@ _HF_NAME = {BertModel: "BertModel", BertForMaskedLM: "BertForMaskedLM", BertForP
             BertForSequenceClassification: "BertForSequenceClassification", BertForTokenClassification: "BertForTokenClassification",
             BertForQuestionAnswering: "BertForQuestionAnswering", GPT: "GPT2LMHeadModel", Llama: "LlamaForCausalLM",
             T5: "T5ForConditionalGeneration", ElectraDiscriminator: "ElectraForPreTraining", ElectraGenerator: "ElectraForMaskedLM"}
-
-def _model_cfg(model) -> ModelConfig:
-    return model.cfg if hasattr(model, "cfg") else next(m.cfg for m in model.modules() if hasattr(m, "cfg"))
 
 _ROFORMER_NAME = {BertModel: "RoFormerModel", BertForMaskedLM: "RoFormerForMaskedLM",
                   BertForTokenClassification: "RoFormerForTokenClassification", BertForQuestionAnswering: "RoFormerForQuestionAnswering"}
