@@ -28,7 +28,7 @@ each (benchmarks/flops.py: the FLOPs a step must do over the GPU's dense bf16 pe
 Step times on a GPU are wall-clock between synchronisations at the ends of consecutive steps.
 Usage (from the repository root, so that this checkout's plmbook is imported):
     PYTHONPATH=. python benchmarks/pretraining.py [--rounds N] [--round STEPS]
-    PYTHONPATH=. python benchmarks/pretraining.py --device cuda [--batch 64] [--mfu-batch 16] [--compile]
+    PYTHONPATH=. python benchmarks/pretraining.py --device cuda [--batch 64] [--mfu-batch 32] [--compile]
 """
 import os
 for k, v in dict(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", HF_DATASETS_OFFLINE="1").items():
@@ -155,7 +155,7 @@ def main():
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--precision", choices=["fp32", "bf16"], help="default: fp32 on CPU, bf16 on a GPU")
     ap.add_argument("--batch", type=int, default=BATCH, help="sequences of 128 tokens per step in the first two races")
-    ap.add_argument("--mfu-batch", type=int, default=16, help="GPU only: sequences of 1,024 tokens per step at GPT-2-small size")
+    ap.add_argument("--mfu-batch", type=int, default=32, help="GPU only: sequences of 1,024 tokens per step at GPT-2-small size")
     ap.add_argument("--compile", action="store_true", help="GPU only: also time plmbook's GPT-2 small under torch.compile")
     args = ap.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available(): ap.error("--device cuda: no GPU is visible to torch")

@@ -205,7 +205,11 @@ class Embeddings(nn.Module):
         "ids [B, T] -> [B, T, dim]; positions ([T] or [B, T]) default to 0..T-1, token types to 0."
         x = self.word_embeddings(input_ids)
         if self.position_embeddings is not None:
-            x = x + self.position_embeddings(torch.arange(input_ids.shape[1], device=x.device) if positions is None else positions)
+            if positions is None:  # checked from the shape: LearnedPositions cannot check under torch.compile (chapter 03)
+                n = self.position_embeddings.num_embeddings
+                if input_ids.shape[1] > n: raise ValueError(f"position {input_ids.shape[1] - 1} is past the {n} positions this model has learned")
+                positions = torch.arange(input_ids.shape[1], device=x.device)
+            x = x + self.position_embeddings(positions)
         if self.token_type_embeddings is not None:
             x = x + self.token_type_embeddings(torch.zeros_like(input_ids) if token_type_ids is None else token_type_ids)
         if self.norm is not None: x = self.norm(x)
@@ -353,13 +357,15 @@ class CausalLM(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, labels: torch.Tensor | None = None,
                 cache: KVCache | None = None, positions: torch.Tensor | None = None, mask: torch.Tensor | None = None,
                 return_logits: bool = True) -> ModelOutput:
-        "ids [B, T] (after the cached ones) -> logits [B, T, V]; labels [B, T] are the inputs (shifted here), -100 ignored; `mask`: see `Decoder`; `return_logits=False` with labels: the loss by `fused_lm_loss`, no logits."
+        "ids [B, T] (after the cached ones) -> logits [B, T, V]; labels [B, T] are the inputs (shifted here), -100 ignored; `mask`: see `Decoder`; `return_logits=False` with labels, on a CPU: the loss by `fused_lm_loss`, no logits."
         if positions is None:
             past = 0 if cache is None else cache.seq_len
+            if self.embeddings.position_embeddings is not None and past + input_ids.shape[1] > self.cfg.max_positions:
+                raise ValueError(f"position {past + input_ids.shape[1] - 1} is past the {self.cfg.max_positions} positions this model has learned")
             positions = torch.arange(past, past + input_ids.shape[1], device=input_ids.device)
         x = self.embeddings(input_ids, positions=positions)  # learned positions (GPT-2) are added here, rotary ones (Llama) in attention
         h = self.decoder(x, attention_mask, cache=cache, positions=positions, mask=mask)
-        if labels is not None and not return_logits:
+        if labels is not None and not return_logits and h.device.type == "cpu":  # on a GPU, torch.compile fuses the plain path better
             return ModelOutput(fused_lm_loss(h, self.lm_head.weight, next_token_labels(labels)), hidden=h, cache=cache)
         logits = self.lm_head(h)
         return ModelOutput(None if labels is None else lm_loss(logits, labels, shift=True), logits, hidden=h, cache=cache)

@@ -78,11 +78,14 @@ def pad_batch(examples: list, pad_id: int) -> dict[str, torch.Tensor]:
     rows = [e if isinstance(e, dict) else {"input_ids": e} for e in _check_examples(examples)]
     for k, r in enumerate(rows):
         if len(r.get("input_ids", ())) == 0: raise ValueError(f"example {k} has no input_ids")
-    T = max(len(r["input_ids"]) for r in rows)
+    lengths = torch.tensor([len(r["input_ids"]) for r in rows])
+    T = int(lengths.max())
     def pad(xs, value): return list(xs) + [value] * (T - len(xs))
+    types = torch.zeros(len(rows), T, dtype=torch.long)  # the masks are made from the lengths: one list of lists to convert, not three
+    for k, r in enumerate(rows):
+        if "token_type_ids" in r: types[k, :len(r["token_type_ids"])] = torch.tensor(r["token_type_ids"])
     return {"input_ids": torch.tensor([pad(r["input_ids"], pad_id) for r in rows]),
-            "attention_mask": torch.tensor([pad([1] * len(r["input_ids"]), 0) for r in rows]),
-            "token_type_ids": torch.tensor([pad(r.get("token_type_ids", [0] * len(r["input_ids"])), 0) for r in rows])}
+            "attention_mask": (torch.arange(T) < lengths[:, None]).long(), "token_type_ids": types}
 
 # %% ../nbs/06_objectives.ipynb #14e83834
 def continuation_mask(tokenizer: Tokenizer) -> torch.Tensor:
@@ -246,11 +249,13 @@ class NextToken(Objective):
         self.respect_boundaries = respect_boundaries
 
     def collate(self, examples: list) -> dict[str, torch.Tensor]:
-        "Blocks (see `pack_documents`) -> input_ids, attention_mask, labels and, respecting boundaries, document_ids and positions per document."
+        "Blocks (see `pack_documents`) -> input_ids, labels, an attention_mask if a block is padded and, respecting boundaries, document_ids and positions per document."
         batch = pad_batch(examples, self.pad_id)
         ids, real = batch["input_ids"], batch["attention_mask"].bool()
         labels = ids.masked_fill(~real, -100)
-        out = {"input_ids": ids, "attention_mask": batch["attention_mask"], "labels": labels}
+        # full blocks need no attention mask: without one the model's only mask is the causal one, which the attention
+        # kernel applies itself (chapter 03), and this is known here, on the CPU, without asking the GPU
+        out = {"input_ids": ids, "labels": labels} | ({} if real.all() else {"attention_mask": batch["attention_mask"]})
         if not self.respect_boundaries: return out
         starts = F.pad(ids[:, :-1] == self.eos_id, (1, 0), value=False) & real  # the token after an end-of-text starts a document
         labels[starts] = -100  # nothing of its own document comes before it
@@ -261,8 +266,8 @@ class NextToken(Objective):
     def __call__(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> ObjectiveOutput:
         "Mean next-token cross-entropy of a `CausalLM` (GPT, Llama), within documents when the batch has document_ids; with `accuracy`, also the next-token accuracy."
         docs = batch.get("document_ids")
-        kw = dict(labels=batch["labels"], return_logits=self.accuracy)  # no logits: the head and the loss run fused (chapter 04)
-        if docs is None: out = model(batch["input_ids"], batch["attention_mask"], **kw)
+        kw = dict(labels=batch["labels"], return_logits=self.accuracy)  # no logits: on a CPU the head and the loss run fused (chapter 04)
+        if docs is None: out = model(batch["input_ids"], batch.get("attention_mask"), **kw)
         else: out = model(batch["input_ids"], positions=batch["positions"], mask=document_mask(docs), **kw)
         nxt = batch["labels"][:, 1:]
         t = nxt != -100

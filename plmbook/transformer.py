@@ -170,8 +170,10 @@ class LearnedPositions(nn.Embedding):
     def __init__(self, max_positions: int, dim: int): super().__init__(max_positions, dim)
 
     def forward(self, positions: torch.Tensor) -> torch.Tensor:
-        "The vectors of `positions` (any shape of integer positions)."
-        if positions.numel() and int(positions.max()) >= self.num_embeddings:
+        "The vectors of `positions` (any shape of integer positions); a position past the table is refused (not under `torch.compile`)."
+        # reading the largest position waits for the device and would split a compiled graph in two: under torch.compile the
+        # models check their lengths instead (chapter 04)
+        if positions.numel() and not torch.compiler.is_compiling() and int(positions.max()) >= self.num_embeddings:
             raise ValueError(f"position {int(positions.max())} is past the {self.num_embeddings} positions this model has learned")
         return super().forward(positions)
 
