@@ -17,11 +17,11 @@ from .core import Config, figure_png, set_seed
 from .transformer import (TransformerConfig, Dropout, Encoder, Decoder, KVCache, LearnedPositions, RMSNorm, init_weights)
 
 # %% auto #0
-__all__ = ['ModelConfig', 'ModelOutput', 'next_token_labels', 'lm_loss', 'fused_lm_loss', 'Embeddings', 'BertModel', 'MLMHead',
-           'BertForMaskedLM', 'BertForPreTraining', 'BertForSequenceClassification', 'BertForTokenClassification',
-           'BertForQuestionAnswering', 'CausalLM', 'GPT', 'Llama', 'shift_right', 'init_t5_weights', 'T5',
-           'ElectraGenerator', 'ElectraDiscriminator', 'top_k_filter', 'top_p_filter', 'repetition_penalty_',
-           'generate', 'attention_weights', 'attention_viewer', 'generation_playground']
+__all__ = ['ModelConfig', 'ModelOutput', 'next_token_labels', 'lm_loss', 'fused_lm_loss', 'lm_head_loss', 'Embeddings',
+           'BertModel', 'MLMHead', 'BertForMaskedLM', 'BertForPreTraining', 'BertForSequenceClassification',
+           'BertForTokenClassification', 'BertForQuestionAnswering', 'CausalLM', 'GPT', 'Llama', 'shift_right',
+           'init_t5_weights', 'T5', 'ElectraGenerator', 'ElectraDiscriminator', 'top_k_filter', 'top_p_filter',
+           'repetition_penalty_', 'generate', 'attention_weights', 'attention_viewer', 'generation_playground']
 
 # %% ../nbs/04_models.ipynb #12c4896a
 _FAMILIES = {  # what each family fixes in its stack, and its defaults for the fields left None
@@ -142,41 +142,48 @@ def lm_loss(logits: torch.Tensor, labels: torch.Tensor, shift: bool = False) -> 
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=-100)
 
 # %% ../nbs/04_models.ipynb #922c0494
+def _head_loss_grads(h, weight, bias, labels, chunk, want, logits=None):
+    "The summed cross-entropy of the labelled rows of h wᵀ + b and its gradients (not yet divided by the number of targets), a chunk of labelled rows at a time; `logits`: already computed, read instead of recomputed."
+    # under autocast the head's products run in its dtype (bf16), as nn.Linear's would; the gradients keep the inputs' dtypes
+    dt = torch.get_autocast_dtype(h.device.type) if torch.is_autocast_enabled(h.device.type) else h.dtype
+    x, w = h.to(dt), weight.to(dt)
+    b = None if bias is None else bias.to(dt)
+    valid = labels != -100
+    rows = None if bool(valid.all()) else valid.nonzero()[:, 0]  # None: every row, read in place; else only the labelled ones
+    xs, ys = (x, labels) if rows is None else (x[rows], labels[rows])
+    if logits is not None and rows is not None: logits = logits[rows]
+    grad_xs = torch.empty(xs.shape, dtype=h.dtype, device=h.device) if want[0] else None
+    grad_w = torch.zeros_like(weight) if want[1] else None
+    grad_b = torch.zeros_like(bias) if want[2] else None
+    total = torch.zeros((), dtype=torch.float32, device=h.device)
+    for s in range(0, xs.shape[0], chunk):
+        hc, y = xs[s:s + chunk], ys[s:s + chunk]
+        z = logits[s:s + chunk] if logits is not None else hc @ w.T if b is None else torch.addmm(b, hc, w.T)
+        logp = z.float().log_softmax(-1)
+        total -= logp.gather(1, y[:, None]).sum()
+        if any(want):
+            g = logp.exp_()  # the softmax, written over the log-probabilities
+            g.scatter_add_(1, y[:, None], torch.full_like(g[:, :1], -1.0))  # minus the one-hot target
+            g = g.to(dt)
+            if want[0]:
+                if dt == h.dtype: torch.mm(g, w, out=grad_xs[s:s + chunk])
+                else: grad_xs[s:s + chunk] = g @ w
+            if want[1]:
+                if dt == weight.dtype: grad_w.addmm_(g.T, hc)
+                else: grad_w += g.T @ hc
+            if want[2]: grad_b += g.sum(0, dtype=grad_b.dtype)
+    grad_h = grad_xs if rows is None or grad_xs is None else torch.zeros_like(h).index_copy_(0, rows, grad_xs)  # unlabelled rows: 0
+    return total, valid.sum(), (grad_h, grad_w, grad_b)
+
 class _HeadLossFunction(torch.autograd.Function):
     "Mean cross-entropy of h wᵀ + b against labels (-100 ignored), with its gradients computed chunk by chunk in the forward pass."
     @staticmethod
     def forward(ctx, h, weight, bias, labels, chunk):
-        valid = labels != -100
-        n = valid.sum().clamp(min=1)
-        want = ctx.needs_input_grad[:3]
-        grad_h = torch.empty_like(h) if want[0] else None
-        grad_w = torch.zeros_like(weight) if want[1] else None
-        grad_b = torch.zeros_like(bias) if want[2] else None
-        # under autocast the head's products run in its dtype (bf16), as nn.Linear's would; the gradients keep the inputs' dtypes
-        dt = torch.get_autocast_dtype(h.device.type) if torch.is_autocast_enabled(h.device.type) else h.dtype
-        x, w = h.to(dt), weight.to(dt)
-        b = None if bias is None else bias.to(dt)
-        total = torch.zeros((), dtype=torch.float32, device=h.device)
-        for s in range(0, h.shape[0], chunk):
-            hc, y, ok = x[s:s + chunk], labels[s:s + chunk].clamp(min=0), valid[s:s + chunk]
-            logp = (hc @ w.T if b is None else torch.addmm(b, hc, w.T)).float().log_softmax(-1)
-            total -= (logp.gather(1, y[:, None])[:, 0] * ok).sum()
-            if any(want):
-                g = logp.exp_()  # the softmax, written over the log-probabilities
-                g.scatter_add_(1, y[:, None], -ok[:, None].to(g.dtype))
-                if not ok.all(): g[~ok] = 0  # ignored positions send no gradient
-                g = g.to(dt)
-                if want[0]:
-                    if dt == h.dtype: torch.mm(g, w, out=grad_h[s:s + chunk])
-                    else: grad_h[s:s + chunk] = g @ w
-                if want[1]:
-                    if dt == weight.dtype: grad_w.addmm_(g.T, hc)
-                    else: grad_w += g.T @ hc
-                if want[2]: grad_b += g.sum(0, dtype=grad_b.dtype)
-        for g in (grad_h, grad_w, grad_b):  # the mean over targets: divide the gradients once, not every chunk of logits
-            if g is not None: g.div_(n)
-        ctx.save_for_backward(grad_h, grad_w, grad_b)
-        return total / valid.sum()  # no targets: nan, as F.cross_entropy
+        total, n, grads = _head_loss_grads(h, weight, bias, labels, chunk, ctx.needs_input_grad[:3])
+        for g in grads:  # the mean over targets: divide the gradients once, not every chunk of logits
+            if g is not None: g.div_(n.clamp(min=1))
+        ctx.save_for_backward(*grads)
+        return total / n  # no targets: nan, as F.cross_entropy
 
     @staticmethod
     def backward(ctx, grad):
@@ -188,6 +195,38 @@ def fused_lm_loss(h: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, b
     # about 2M logits a chunk on a CPU (they stay in its caches); on a GPU 256M (a few large products keep it busy)
     chunk = chunk_size or max(64, (2**21 if h.device.type == "cpu" else 2**28) // weight.shape[0])
     return _HeadLossFunction.apply(h.reshape(-1, h.shape[-1]), weight, bias, labels.reshape(-1), chunk)
+
+# %% ../nbs/04_models.ipynb #29890341
+class _LogitsLossFunction(torch.autograd.Function):
+    "The logits h wᵀ + b and their mean cross-entropy against labels, the loss's gradients computed in the forward pass at the labelled rows only."
+    @staticmethod
+    def forward(ctx, h, weight, bias, labels, chunk):
+        ctx.set_materialize_grads(False)  # logits that no loss uses send no gradient back: None, not a tensor of zeros
+        dt = torch.get_autocast_dtype(h.device.type) if torch.is_autocast_enabled(h.device.type) else h.dtype
+        logits = F.linear(h.to(dt), weight.to(dt), None if bias is None else bias.to(dt))
+        total, n, grads = _head_loss_grads(h, weight, bias, labels, chunk, ctx.needs_input_grad[:3], logits)
+        for g in grads:
+            if g is not None: g.div_(n.clamp(min=1))
+        ctx.save_for_backward(h, weight, *grads)
+        ctx.dt = dt
+        return logits, total / n
+
+    @staticmethod
+    def backward(ctx, grad_logits, grad_loss):
+        h, weight, *grads = ctx.saved_tensors
+        out = [None if g is None else torch.zeros_like(g) if grad_loss is None else g * grad_loss for g in grads]
+        if grad_logits is not None:  # the logits were also used elsewhere: add their gradient, as nn.Linear's backward gives it
+            gl, x, w = grad_logits.to(ctx.dt), h.to(ctx.dt), weight.to(ctx.dt)
+            for k, extra in ((0, lambda: gl @ w), (1, lambda: gl.T @ x), (2, lambda: gl.sum(0))):
+                if out[k] is not None: out[k] += extra().to(out[k].dtype)
+        return *out, None, None
+
+def lm_head_loss(h: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, bias: torch.Tensor | None = None,
+                 chunk_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    "`(logits, lm_loss(logits, labels))` with `logits = F.linear(h, weight, bias)`, the loss's backward done only at labelled positions: hidden states [..., d], labels [...]."
+    chunk = chunk_size or max(64, (2**21 if h.device.type == "cpu" else 2**28) // weight.shape[0])
+    logits, loss = _LogitsLossFunction.apply(h.reshape(-1, h.shape[-1]), weight, bias, labels.reshape(-1), chunk)
+    return logits.view(*h.shape[:-1], -1), loss
 
 # %% ../nbs/04_models.ipynb #da0d963e
 class Embeddings(nn.Module):
@@ -254,13 +293,19 @@ class MLMHead(nn.Module):
         init_weights(self, cfg.init_std)
         if cfg.tie_embeddings: self.decoder.weight = word_embeddings.weight
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor: return self.decoder(self.norm(F.gelu(self.dense(h))))
+    def transform(self, h: torch.Tensor) -> torch.Tensor:
+        "The states before the decoder: dense, GELU, LayerNorm."
+        return self.norm(F.gelu(self.dense(h)))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor: return self.decoder(self.transform(h))
 
 def _mlm_output(head: MLMHead, h, labels, masked_positions) -> ModelOutput:
     "Logits at every position, or only at `masked_positions` ([B, T] bools: logits [N, V]); the loss where labels are not -100."
     if masked_positions is not None:
         h = h[masked_positions]
         if labels is not None: labels = labels[masked_positions]
+    if labels is not None and h.device.type == "cpu" and type(head.decoder) is nn.Linear:  # not a LoRA-wrapped decoder (chapter 11)
+        return ModelOutput(*lm_head_loss(head.transform(h), head.decoder.weight, labels, head.decoder.bias)[::-1])
     logits = head(h)
     return ModelOutput(None if labels is None else lm_loss(logits, labels), logits)
 
@@ -357,7 +402,7 @@ class CausalLM(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, labels: torch.Tensor | None = None,
                 cache: KVCache | None = None, positions: torch.Tensor | None = None, mask: torch.Tensor | None = None,
                 return_logits: bool = True) -> ModelOutput:
-        "ids [B, T] (after the cached ones) -> logits [B, T, V]; labels [B, T] are the inputs (shifted here), -100 ignored; `mask`: see `Decoder`; `return_logits=False` with labels, on a CPU: the loss by `fused_lm_loss`, no logits."
+        "ids [B, T] (after the cached ones) -> logits [B, T, V]; labels [B, T] are the inputs (shifted here), -100 ignored; `mask`: see `Decoder`; with labels on a CPU: the loss by `fused_lm_loss` (no logits) if `return_logits=False`, else by `lm_head_loss`."
         if positions is None:
             past = 0 if cache is None else cache.seq_len
             if self.embeddings.position_embeddings is not None and past + input_ids.shape[1] > self.cfg.max_positions:
@@ -365,8 +410,10 @@ class CausalLM(nn.Module):
             positions = torch.arange(past, past + input_ids.shape[1], device=input_ids.device)
         x = self.embeddings(input_ids, positions=positions)  # learned positions (GPT-2) are added here, rotary ones (Llama) in attention
         h = self.decoder(x, attention_mask, cache=cache, positions=positions, mask=mask)
-        if labels is not None and not return_logits and h.device.type == "cpu":  # on a GPU, torch.compile fuses the plain path better
-            return ModelOutput(fused_lm_loss(h, self.lm_head.weight, next_token_labels(labels)), hidden=h, cache=cache)
+        if labels is not None and h.device.type == "cpu" and type(self.lm_head) is nn.Linear:  # on a GPU, torch.compile fuses the plain path better
+            if not return_logits: return ModelOutput(fused_lm_loss(h, self.lm_head.weight, next_token_labels(labels)), hidden=h, cache=cache)
+            logits, loss = lm_head_loss(h, self.lm_head.weight, next_token_labels(labels))
+            return ModelOutput(loss, logits, hidden=h, cache=cache)
         logits = self.lm_head(h)
         return ModelOutput(None if labels is None else lm_loss(logits, labels, shift=True), logits, hidden=h, cache=cache)
 
