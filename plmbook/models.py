@@ -142,10 +142,17 @@ def lm_loss(logits: torch.Tensor, labels: torch.Tensor, shift: bool = False) -> 
     return F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), labels.reshape(-1), ignore_index=-100)
 
 # %% ../nbs/04_models.ipynb #922c0494
+def _head_dtype(h: torch.Tensor) -> torch.dtype:
+    "The dtype of the head's products: under autocast its dtype (bf16), as nn.Linear's would be; else the states'."
+    return torch.get_autocast_dtype(h.device.type) if torch.is_autocast_enabled(h.device.type) else h.dtype
+
+def _head_chunk(h: torch.Tensor, weight: torch.Tensor, chunk_size: int | None) -> int:
+    "Rows of logits per chunk: about 2M logits on a CPU (they stay in its caches); on a GPU 256M (a few large products keep it busy)."
+    return chunk_size or max(64, (2**21 if h.device.type == "cpu" else 2**28) // weight.shape[0])
+
 def _head_loss_grads(h, weight, bias, labels, chunk, want, logits=None):
-    "The summed cross-entropy of the labelled rows of h wᵀ + b and its gradients (not yet divided by the number of targets), a chunk of labelled rows at a time; `logits`: already computed, read instead of recomputed."
-    # under autocast the head's products run in its dtype (bf16), as nn.Linear's would; the gradients keep the inputs' dtypes
-    dt = torch.get_autocast_dtype(h.device.type) if torch.is_autocast_enabled(h.device.type) else h.dtype
+    "The mean cross-entropy of the labelled rows of h wᵀ + b and its gradients for (h, weight, bias) where `want`, a chunk of labelled rows at a time; `logits`: already computed, read instead of recomputed."
+    dt = _head_dtype(h)  # the gradients keep the inputs' dtypes
     x, w = h.to(dt), weight.to(dt)
     b = None if bias is None else bias.to(dt)
     valid = labels != -100
@@ -173,17 +180,18 @@ def _head_loss_grads(h, weight, bias, labels, chunk, want, logits=None):
                 else: grad_w += g.T @ hc
             if want[2]: grad_b += g.sum(0, dtype=grad_b.dtype)
     grad_h = grad_xs if rows is None or grad_xs is None else torch.zeros_like(h).index_copy_(0, rows, grad_xs)  # unlabelled rows: 0
-    return total, valid.sum(), (grad_h, grad_w, grad_b)
+    n = valid.sum()
+    for g in (grad_h, grad_w, grad_b):  # the mean over targets: divide the gradients once, not every chunk of logits
+        if g is not None: g.div_(n.clamp(min=1))
+    return total / n, (grad_h, grad_w, grad_b)  # no targets: nan, as F.cross_entropy
 
 class _HeadLossFunction(torch.autograd.Function):
     "Mean cross-entropy of h wᵀ + b against labels (-100 ignored), with its gradients computed chunk by chunk in the forward pass."
     @staticmethod
     def forward(ctx, h, weight, bias, labels, chunk):
-        total, n, grads = _head_loss_grads(h, weight, bias, labels, chunk, ctx.needs_input_grad[:3])
-        for g in grads:  # the mean over targets: divide the gradients once, not every chunk of logits
-            if g is not None: g.div_(n.clamp(min=1))
+        loss, grads = _head_loss_grads(h, weight, bias, labels, chunk, ctx.needs_input_grad[:3])
         ctx.save_for_backward(*grads)
-        return total / n  # no targets: nan, as F.cross_entropy
+        return loss
 
     @staticmethod
     def backward(ctx, grad):
@@ -192,9 +200,7 @@ class _HeadLossFunction(torch.autograd.Function):
 def fused_lm_loss(h: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, bias: torch.Tensor | None = None,
                   chunk_size: int | None = None) -> torch.Tensor:
     "`lm_loss(F.linear(h, weight, bias), labels)` without materialising the logits: hidden states [..., d], labels [...]."
-    # about 2M logits a chunk on a CPU (they stay in its caches); on a GPU 256M (a few large products keep it busy)
-    chunk = chunk_size or max(64, (2**21 if h.device.type == "cpu" else 2**28) // weight.shape[0])
-    return _HeadLossFunction.apply(h.reshape(-1, h.shape[-1]), weight, bias, labels.reshape(-1), chunk)
+    return _HeadLossFunction.apply(h.reshape(-1, h.shape[-1]), weight, bias, labels.reshape(-1), _head_chunk(h, weight, chunk_size))
 
 # %% ../nbs/04_models.ipynb #29890341
 class _LogitsLossFunction(torch.autograd.Function):
@@ -202,14 +208,11 @@ class _LogitsLossFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, h, weight, bias, labels, chunk):
         ctx.set_materialize_grads(False)  # logits that no loss uses send no gradient back: None, not a tensor of zeros
-        dt = torch.get_autocast_dtype(h.device.type) if torch.is_autocast_enabled(h.device.type) else h.dtype
+        ctx.dt = dt = _head_dtype(h)
         logits = F.linear(h.to(dt), weight.to(dt), None if bias is None else bias.to(dt))
-        total, n, grads = _head_loss_grads(h, weight, bias, labels, chunk, ctx.needs_input_grad[:3], logits)
-        for g in grads:
-            if g is not None: g.div_(n.clamp(min=1))
+        loss, grads = _head_loss_grads(h, weight, bias, labels, chunk, ctx.needs_input_grad[:3], logits)
         ctx.save_for_backward(h, weight, *grads)
-        ctx.dt = dt
-        return logits, total / n
+        return logits, loss
 
     @staticmethod
     def backward(ctx, grad_logits, grad_loss):
@@ -224,8 +227,7 @@ class _LogitsLossFunction(torch.autograd.Function):
 def lm_head_loss(h: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, bias: torch.Tensor | None = None,
                  chunk_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     "`(logits, lm_loss(logits, labels))` with `logits = F.linear(h, weight, bias)`, the loss's backward done only at labelled positions: hidden states [..., d], labels [...]."
-    chunk = chunk_size or max(64, (2**21 if h.device.type == "cpu" else 2**28) // weight.shape[0])
-    logits, loss = _LogitsLossFunction.apply(h.reshape(-1, h.shape[-1]), weight, bias, labels.reshape(-1), chunk)
+    logits, loss = _LogitsLossFunction.apply(h.reshape(-1, h.shape[-1]), weight, bias, labels.reshape(-1), _head_chunk(h, weight, chunk_size))
     return logits.view(*h.shape[:-1], -1), loss
 
 # %% ../nbs/04_models.ipynb #da0d963e
