@@ -224,6 +224,11 @@ class _LogitsLossFunction(torch.autograd.Function):
                 if out[k] is not None: out[k] += extra().to(out[k].dtype)
         return *out, None, None
 
+def _fused_head(h: torch.Tensor, head: nn.Module) -> bool:
+    "Whether the models compute `head` and its loss with the functions above: on a CPU, for a plain nn.Linear."
+    # on a GPU torch.compile fuses the plain path better; a LoRA-wrapped head (chapter 11) must run its own forward
+    return h.device.type == "cpu" and type(head) is nn.Linear
+
 def lm_head_loss(h: torch.Tensor, weight: torch.Tensor, labels: torch.Tensor, bias: torch.Tensor | None = None,
                  chunk_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     "`(logits, lm_loss(logits, labels))` with `logits = F.linear(h, weight, bias)`, the loss's backward done only at labelled positions: hidden states [..., d], labels [...]."
@@ -247,8 +252,7 @@ class Embeddings(nn.Module):
         x = self.word_embeddings(input_ids)
         if self.position_embeddings is not None:
             if positions is None:  # checked from the shape: LearnedPositions cannot check under torch.compile (chapter 03)
-                n = self.position_embeddings.num_embeddings
-                if input_ids.shape[1] > n: raise ValueError(f"position {input_ids.shape[1] - 1} is past the {n} positions this model has learned")
+                self.position_embeddings.check_length(input_ids.shape[1])
                 positions = torch.arange(input_ids.shape[1], device=x.device)
             x = x + self.position_embeddings(positions)
         if self.token_type_embeddings is not None:
@@ -306,7 +310,7 @@ def _mlm_output(head: MLMHead, h, labels, masked_positions) -> ModelOutput:
     if masked_positions is not None:
         h = h[masked_positions]
         if labels is not None: labels = labels[masked_positions]
-    if labels is not None and h.device.type == "cpu" and type(head.decoder) is nn.Linear:  # not a LoRA-wrapped decoder (chapter 11)
+    if labels is not None and _fused_head(h, head.decoder):
         return ModelOutput(*lm_head_loss(head.transform(h), head.decoder.weight, labels, head.decoder.bias)[::-1])
     logits = head(h)
     return ModelOutput(None if labels is None else lm_loss(logits, labels), logits)
@@ -407,12 +411,11 @@ class CausalLM(nn.Module):
         "ids [B, T] (after the cached ones) -> logits [B, T, V]; labels [B, T] are the inputs (shifted here), -100 ignored; `mask`: see `Decoder`; with labels on a CPU: the loss by `fused_lm_loss` (no logits) if `return_logits=False`, else by `lm_head_loss`."
         if positions is None:
             past = 0 if cache is None else cache.seq_len
-            if self.embeddings.position_embeddings is not None and past + input_ids.shape[1] > self.cfg.max_positions:
-                raise ValueError(f"position {past + input_ids.shape[1] - 1} is past the {self.cfg.max_positions} positions this model has learned")
+            if self.embeddings.position_embeddings is not None: self.embeddings.position_embeddings.check_length(past + input_ids.shape[1])
             positions = torch.arange(past, past + input_ids.shape[1], device=input_ids.device)
         x = self.embeddings(input_ids, positions=positions)  # learned positions (GPT-2) are added here, rotary ones (Llama) in attention
         h = self.decoder(x, attention_mask, cache=cache, positions=positions, mask=mask)
-        if labels is not None and h.device.type == "cpu" and type(self.lm_head) is nn.Linear:  # on a GPU, torch.compile fuses the plain path better
+        if labels is not None and _fused_head(h, self.lm_head):
             if not return_logits: return ModelOutput(fused_lm_loss(h, self.lm_head.weight, next_token_labels(labels)), hidden=h, cache=cache)
             logits, loss = lm_head_loss(h, self.lm_head.weight, next_token_labels(labels))
             return ModelOutput(loss, logits, hidden=h, cache=cache)

@@ -169,12 +169,15 @@ class LearnedPositions(nn.Embedding):
     "Absolute position embeddings, one learned vector per position up to `max_positions` (BERT, GPT-2)."
     def __init__(self, max_positions: int, dim: int): super().__init__(max_positions, dim)
 
+    def check_length(self, n: int):
+        "Refuse positions 0..n-1 if the table is shorter: a check on a length, which never reads the device."
+        if n > self.num_embeddings: raise ValueError(f"position {n - 1} is past the {self.num_embeddings} positions this model has learned")
+
     def forward(self, positions: torch.Tensor) -> torch.Tensor:
         "The vectors of `positions` (any shape of integer positions); a position past the table is refused (not under `torch.compile`)."
         # reading the largest position waits for the device and would split a compiled graph in two: under torch.compile the
-        # models check their lengths instead (chapter 04)
-        if positions.numel() and not torch.compiler.is_compiling() and int(positions.max()) >= self.num_embeddings:
-            raise ValueError(f"position {int(positions.max())} is past the {self.num_embeddings} positions this model has learned")
+        # models check their lengths instead (`check_length`, chapter 04)
+        if positions.numel() and not torch.compiler.is_compiling(): self.check_length(int(positions.max()) + 1)
         return super().forward(positions)
 
 # %% ../nbs/03_transformer.ipynb #cabdcd5a
