@@ -163,10 +163,18 @@ def _head_loss_grads(h, weight, bias, labels, chunk, want, logits=None):
     grad_w = torch.zeros_like(weight) if want[1] else None
     grad_b = torch.zeros_like(bias) if want[2] else None
     total = torch.zeros((), dtype=torch.float32, device=h.device)
+    # one chunk's logits and log-probabilities, written over chunk after chunk: on a CPU a fresh tensor of megabytes per chunk
+    # comes back from the operating system as untouched pages, and faulting them in cost more than the softmax itself
+    rows_per_chunk = min(chunk, xs.shape[0])
+    logp_buf = torch.empty((rows_per_chunk, w.shape[0]), dtype=torch.float32, device=h.device)
+    z_buf = torch.empty((rows_per_chunk, w.shape[0]), dtype=dt, device=h.device) if logits is None else None
     for s in range(0, xs.shape[0], chunk):
         hc, y = xs[s:s + chunk], ys[s:s + chunk]
-        z = logits[s:s + chunk] if logits is not None else hc @ w.T if b is None else torch.addmm(b, hc, w.T)
-        logp = z.float().log_softmax(-1)
+        n = hc.shape[0]
+        if logits is not None: z = logits[s:s + chunk]
+        elif b is None: z = torch.mm(hc, w.T, out=z_buf[:n])
+        else: z = torch.addmm(b, hc, w.T, out=z_buf[:n])
+        logp = torch.log_softmax(z, -1, dtype=torch.float32, out=logp_buf[:n])
         total -= logp.gather(1, y[:, None]).sum()
         if any(want):
             g = logp.exp_()  # the softmax, written over the log-probabilities
