@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from .core import atomic_write
-from .hub import config_from_hf, load_hf_state, read_checkpoint
+from .hub import config_from_hf, hf_source_class, load_hf_state, read_checkpoint
 from .metrics import Accuracy, Bleu, EntityF1, F1, RougeL, SquadMetric
 from .models import (BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, ModelConfig, T5,
                             generate)
@@ -158,13 +158,6 @@ class TextClassification(Task):
 # %% ../nbs/10_finetuning.ipynb #616c8009
 TASK_MODELS = {"classification": BertForSequenceClassification, "pairs": BertForSequenceClassification,
                "tokens": BertForTokenClassification, "qa": BertForQuestionAnswering, "seq2seq": T5}
-_HF_TASK_CLASS = {BertForSequenceClassification: "BertForSequenceClassification", BertForTokenClassification: "BertForTokenClassification",
-                  BertForQuestionAnswering: "BertForQuestionAnswering", T5: "T5ForConditionalGeneration"}
-# a RoFormer folder (BERT with rotary positions): RoFormer has no pooled classifier, so a sequence classifier reads the body by the
-# token classifier's names; its pooler and head are new either way
-_HF_ROFORMER_CLASS = {BertForSequenceClassification: "RoFormerForTokenClassification", BertForTokenClassification: "RoFormerForTokenClassification",
-                      BertForQuestionAnswering: "RoFormerForQuestionAnswering"}
-
 def _new_head(name: str) -> bool:
     "Whether a parameter belongs to what fine-tuning adds: the task head, or a pooler that a pretraining checkpoint lacks."
     return name.startswith(("classifier.", "bert.pooler."))
@@ -213,8 +206,7 @@ def task_model(source: str | Path | ModelConfig, task: str, n_labels: int = 2, *
         model = cls(cfg)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the new head is expected: it is reported as new_parameters instead
-            names = _HF_ROFORMER_CLASS if raw["model_type"] == "roformer" else _HF_TASK_CLASS
-            _, info = load_hf_state(model, read_checkpoint(path)[1], names[cls], strict=False, output_loading_info=True)
+            _, info = load_hf_state(model, read_checkpoint(path)[1], hf_source_class(cls, raw["model_type"]), strict=False, output_loading_info=True)
         new = info["missing"]
     else:
         model = cls(cfg)

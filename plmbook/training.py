@@ -143,8 +143,8 @@ class Callback:
     def on_fit_end(self, trainer): pass
 
 class Trainer:
-    "Train `model` on the loss that `objective(model, batch)` returns over `train_data`, as `args` say."
-    def __init__(self, model: nn.Module, objective, train_data, eval_data=None, args: TrainingArgs | None = None, callbacks=(),
+    "Train `model` on the loss that `objective(model, batch)` returns over `train_data`, as `args` say (without `train_data`, only evaluate)."
+    def __init__(self, model: nn.Module, objective, train_data=None, eval_data=None, args: TrainingArgs | None = None, callbacks=(),
                  optimizer_groups: list[dict] | None = None):
         self.args = args = args or TrainingArgs()
         self.objective, self.train_data, self.eval_data, self.callbacks = objective, train_data, eval_data, list(callbacks)
@@ -486,6 +486,7 @@ def interrupt(self: Trainer, signum: int = signal.SIGINT, frame=None):
 def fit(self: Trainer, resume_from: str | Path | None = None) -> list[dict]:
     "Train to `max_steps` (or until stopped), from a checkpoint folder or 'latest' in out_dir if given; the history of logs."
     a = self.args
+    if self.train_data is None or len(self.train_data) == 0: raise ValueError("no training data: this Trainer was made without train_data (or with an empty one) and can only evaluate")
     if resume_from == "latest":
         found = Trainer.checkpoints(a.out_dir) if a.out_dir else []
         if not found: raise FileNotFoundError(f"resume_from='latest': no checkpoint-STEP folder in {a.out_dir}")
