@@ -343,10 +343,15 @@ _HF_NAME = {BertModel: "BertModel", BertForMaskedLM: "BertForMaskedLM", BertForP
 _ROFORMER_NAME = {BertModel: "RoFormerModel", BertForMaskedLM: "RoFormerForMaskedLM",
                   BertForTokenClassification: "RoFormerForTokenClassification", BertForQuestionAnswering: "RoFormerForQuestionAnswering"}
 
+def _hf_name(cls: type) -> str:
+    "Hugging Face's name for the class of a plmbook model with learned positions."
+    if cls not in _HF_NAME: raise TypeError(f"no Hugging Face class for {cls.__name__}; known: {[c.__name__ for c in _HF_NAME]}")
+    return _HF_NAME[cls]
+
 def hf_class_name(model: torch.nn.Module) -> str:
     "The name of the Hugging Face class `to_hf` writes `model` as (a BERT with rotary positions becomes a RoFormer)."
-    if type(model) not in _HF_NAME: raise TypeError(f"no Hugging Face class for {type(model).__name__}; known: {[c.__name__ for c in _HF_NAME]}")
-    if not model_config(model).rotary: return _HF_NAME[type(model)]
+    name = _hf_name(type(model))
+    if not model_config(model).rotary: return name
     if type(model) not in _ROFORMER_NAME or getattr(model, "pooler", None) is not None:
         raise TypeError(f"a {type(model).__name__} with rotary positions has no Hugging Face class: RoFormer, BERT with rotary positions, "
                         f"has no pooler; it exists as {', '.join(c.__name__ for c in _ROFORMER_NAME)} (BertModel without a pooler)")
@@ -354,9 +359,7 @@ def hf_class_name(model: torch.nn.Module) -> str:
 
 def hf_source_class(cls: type, model_type: str) -> str:
     "The Hugging Face class by whose tensor names a checkpoint folder of `model_type` is read into a new plmbook `cls` (whose task head it may lack)."
-    if model_type != "roformer":
-        if cls not in _HF_NAME: raise TypeError(f"no Hugging Face class for {cls.__name__}; known: {[c.__name__ for c in _HF_NAME]}")
-        return _HF_NAME[cls]
+    if model_type != "roformer": return _hf_name(cls)
     if cls is BertForSequenceClassification: return "RoFormerForTokenClassification"  # RoFormer has no pooled classifier: the body by these names
     if cls not in _ROFORMER_NAME: raise TypeError(f"a RoFormer folder cannot be read into a {cls.__name__}; it can into {', '.join(c.__name__ for c in _ROFORMER_NAME)} "
                                                   "or BertForSequenceClassification")
