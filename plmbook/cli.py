@@ -18,7 +18,7 @@ from .core import atomic_write, get_device, set_seed
 from .data import CorpusError, load_corpus
 from .tokenizer import BPETokenizer, Tokenizer, WordPieceTokenizer
 from .models import BertForMaskedLM, BertForPreTraining, BertModel, GPT, Llama, ModelConfig, T5, generate
-from .hub import from_hf, model_config, to_hf
+from .hub import find_config, from_hf, to_hf
 from .objectives import (MaskedLM, NextSentence, NextToken, PermutationLM, ReplacedTokenDetection, SentenceOrder, SimCSE,
                                 SpanCorruption, TwoStreamLM, electra_models, pack_documents, sentence_documents, token_blocks)
 from .training import Callback, Trainer, TrainingArgs, load_weights, save_weights
@@ -214,7 +214,7 @@ def save_pretrained(model: nn.Module, objective: str | None, tok: Tokenizer, pat
     "Write `model/`: config.json, model.safetensors, tokenizer.json and pretraining.json (the objective or the `source` converted, and the model's class)."
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     keep = _export(objective, model)
-    model_config(keep).save(path / "config.json")
+    find_config(keep).save(path / "config.json")
     tmp = path / ".model.safetensors.tmp"
     try: save_weights(keep, tmp); tmp.replace(path / "model.safetensors")
     finally: tmp.unlink(missing_ok=True)
@@ -412,7 +412,7 @@ def evaluate_command(a: argparse.Namespace) -> dict:
         raise InputError(f"--model {path} holds a {info['model']} (from --objective {info['objective']}): it has no head to evaluate; fine-tune it first")
     model, tok = load_model(path)
     dsd = _corpus(a)
-    _, objective, examples = pretraining_parts(info["objective"], tok, model_config(model), a.block_size, seed=a.seed)
+    _, objective, examples = pretraining_parts(info["objective"], tok, find_config(model), a.block_size, seed=a.seed)
     test = examples(dsd["test"]["text"])
     if not test: raise InputError(f"--corpus {a.corpus}: the test split gives no examples")
     trainer = Trainer(model, objective, args=TrainingArgs(batch_size=a.batch_size, device=a.device, progress=False, tensorboard=False, seed=a.seed))

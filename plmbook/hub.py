@@ -21,7 +21,7 @@ from .models import (ModelConfig, BertModel, BertForMaskedLM, BertForPreTraining
                             BertForTokenClassification, BertForQuestionAnswering, GPT, Llama, T5, ElectraGenerator, ElectraDiscriminator)
 
 # %% auto #0
-__all__ = ['TASKS', 'config_from_hf', 'config_to_hf', 'read_checkpoint', 'model_config', 'load_hf_state', 'from_hf',
+__all__ = ['TASKS', 'config_from_hf', 'config_to_hf', 'read_checkpoint', 'find_config', 'load_hf_state', 'from_hf',
            'hf_class_name', 'hf_source_class', 'hf_state', 'to_hf', 'gguf_to_hf', 'fetch_smollm2_gguf', 'from_gguf']
 
 # %% ../nbs/05_hub.ipynb #c25e2c28
@@ -278,7 +278,7 @@ def read_checkpoint(path: str | Path) -> tuple[dict, dict]:
 
 _IGNORED = re.compile(r"(.*\.position_ids|.*embed_tokens\.weight|cls\.predictions\.decoder\.bias|.*\.masked_bias|.*\.attn\.bias|.*encoder\.embed_positions\.weight)$")
 
-def model_config(model) -> ModelConfig:
+def find_config(model) -> ModelConfig:
     "The configuration of a plmbook model, or of the model inside a wrapper (a task model's body, a PEFT wrapper)."
     return model.cfg if hasattr(model, "cfg") else next(m.cfg for m in model.modules() if hasattr(m, "cfg"))
 
@@ -286,7 +286,7 @@ def load_hf_state(model: torch.nn.Module, sd: dict, architecture: str, strict: b
                   output_loading_info: bool = False):
     """Copy a Hugging Face state dict `sd` (of class `architecture`) into `model`; missing or misshapen tensors raise, by name.
     With `output_loading_info`, also {missing: our names left at their initial values, unexpected: checkpoint names not loaded}."""
-    cfg = model_config(model)
+    cfg = find_config(model)
     rules = _ARCHS[architecture][3]
     rules = rules(cfg) if callable(rules) else rules
     if architecture == "GPT2LMHeadModel": sd = _gpt2_unfuse(sd)
@@ -351,7 +351,7 @@ def _hf_name(cls: type) -> str:
 def hf_class_name(model: torch.nn.Module) -> str:
     "The name of the Hugging Face class `to_hf` writes `model` as (a BERT with rotary positions becomes a RoFormer)."
     name = _hf_name(type(model))
-    if not model_config(model).rotary: return name
+    if not find_config(model).rotary: return name
     if type(model) not in _ROFORMER_NAME or getattr(model, "pooler", None) is not None:
         raise TypeError(f"a {type(model).__name__} with rotary positions has no Hugging Face class: RoFormer, BERT with rotary positions, "
                         f"has no pooler; it exists as {', '.join(c.__name__ for c in _ROFORMER_NAME)} (BertModel without a pooler)")
@@ -367,7 +367,7 @@ def hf_source_class(cls: type, model_type: str) -> str:
 
 def hf_state(model: torch.nn.Module) -> tuple[str, dict]:
     "(Hugging Face class name, state dict under Hugging Face's names and layouts) of a plmbook model."
-    architecture, cfg = hf_class_name(model), model_config(model)
+    architecture, cfg = hf_class_name(model), find_config(model)
     rules = _ARCHS[architecture][3]
     if callable(rules): rules = rules(cfg)
     sd = {_translate(k, rules, to_hf=True): p.detach().contiguous() for k, p in model.named_parameters()}  # tied: once
@@ -381,7 +381,7 @@ def hf_state(model: torch.nn.Module) -> tuple[str, dict]:
 def to_hf(model: torch.nn.Module, path: str | Path) -> Path:
     "Write `model` as a Hugging Face checkpoint folder (config.json, model.safetensors), atomically."
     architecture, sd = hf_state(model)
-    hf_cfg = config_to_hf(model_config(model), architecture)
+    hf_cfg = config_to_hf(find_config(model), architecture)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
