@@ -255,14 +255,13 @@ class Embeddings(nn.Module):
         self.norm = nn.LayerNorm(dim, eps=norm_eps) if norm_eps is not None else None
         self.dropout = Dropout(dropout)
 
-    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None, positions: torch.Tensor | None = None) -> torch.Tensor:
-        "ids [B, T] -> [B, T, dim]; positions ([T] or [B, T]) default to 0..T-1, token types to 0."
+    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None, positions: torch.Tensor | None = None,
+                start: int = 0) -> torch.Tensor:
+        "ids [B, T] -> [B, T, dim]; positions ([T] or [B, T]) default to start..start+T-1, token types to 0."
         x = self.word_embeddings(input_ids)
-        if self.position_embeddings is not None:
-            if positions is None:  # checked from the shape: LearnedPositions cannot check under torch.compile (chapter 03)
-                self.position_embeddings.check_length(input_ids.shape[1])
-                positions = torch.arange(input_ids.shape[1], device=x.device)
-            x = x + self.position_embeddings(positions)
+        if self.position_embeddings is not None:  # a default range is checked from its length alone (chapter 03)
+            pe = self.position_embeddings
+            x = x + (pe.first(input_ids.shape[1], start) if positions is None else pe(positions))
         if self.token_type_embeddings is not None:
             x = x + self.token_type_embeddings(torch.zeros_like(input_ids) if token_type_ids is None else token_type_ids)
         if self.norm is not None: x = self.norm(x)
@@ -417,11 +416,10 @@ class CausalLM(nn.Module):
                 cache: KVCache | None = None, positions: torch.Tensor | None = None, mask: torch.Tensor | None = None,
                 return_logits: bool = True) -> ModelOutput:
         "ids [B, T] (after the cached ones) -> logits [B, T, V]; labels [B, T] are the inputs (shifted here), -100 ignored; `mask`: see `Decoder`; with labels on a CPU: the loss by `fused_lm_loss` (no logits) if `return_logits=False`, else by `lm_head_loss`."
-        if positions is None:
-            past = 0 if cache is None else cache.seq_len
-            if self.embeddings.position_embeddings is not None: self.embeddings.position_embeddings.check_length(past + input_ids.shape[1])
-            positions = torch.arange(past, past + input_ids.shape[1], device=input_ids.device)
-        x = self.embeddings(input_ids, positions=positions)  # learned positions (GPT-2) are added here, rotary ones (Llama) in attention
+        past = 0 if cache is None else cache.seq_len
+        # learned positions (GPT-2) are added here, the given ones or those after the cached tokens; rotary ones (Llama) in attention
+        x = self.embeddings(input_ids, positions=positions, start=past)
+        if positions is None: positions = torch.arange(past, past + input_ids.shape[1], device=input_ids.device)
         h = self.decoder(x, attention_mask, cache=cache, positions=positions, mask=mask)
         if labels is not None and _fused_head(h, self.lm_head):
             if not return_logits: return ModelOutput(fused_lm_loss(h, self.lm_head.weight, next_token_labels(labels)), hidden=h, cache=cache)

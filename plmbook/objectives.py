@@ -439,7 +439,7 @@ class TwoStreamLM(nn.Module):
         "Query-stream logits [B, T, V] ([N, V] where `target_mask`), content states as `hidden`; loss where labels != -100."
         T = input_ids.shape[1]
         h = self.embeddings(input_ids)
-        g = self.embeddings.dropout(self.mask_emb + self.embeddings.position_embeddings(torch.arange(T, device=input_ids.device)))
+        g = self.embeddings.dropout(self.mask_emb + self.embeddings.position_embeddings.first(T))
         g = g.expand_as(h)
         content_mask, query_mask = permutation_masks(rank)
         has_context = query_mask.any(-1).transpose(1, 2).to(h.dtype)  # [B, T, 1]

@@ -169,16 +169,20 @@ class LearnedPositions(nn.Embedding):
     "Absolute position embeddings, one learned vector per position up to `max_positions` (BERT, GPT-2)."
     def __init__(self, max_positions: int, dim: int): super().__init__(max_positions, dim)
 
-    def check_length(self, n: int):
-        "Refuse positions 0..n-1 if the table is shorter: a check on a length, which never reads the device."
-        if n > self.num_embeddings: raise ValueError(f"position {n - 1} is past the {self.num_embeddings} positions this model has learned")
+    def _check(self, end: int):
+        if end > self.num_embeddings: raise ValueError(f"position {end - 1} is past the {self.num_embeddings} positions this model has learned")
 
     def forward(self, positions: torch.Tensor) -> torch.Tensor:
         "The vectors of `positions` (any shape of integer positions); a position past the table is refused (not under `torch.compile`)."
-        # reading the largest position waits for the device and would split a compiled graph in two: under torch.compile the
-        # models check their lengths instead (`check_length`, chapter 04)
-        if positions.numel() and not torch.compiler.is_compiling(): self.check_length(int(positions.max()) + 1)
+        # reading the largest position waits for the device and would split a compiled graph in two: the models ask for a
+        # range of positions instead (`first`), whose end is known without reading anything
+        if positions.numel() and not torch.compiler.is_compiling(): self._check(int(positions.max()) + 1)
         return super().forward(positions)
+
+    def first(self, n: int, start: int = 0) -> torch.Tensor:
+        "The vectors of positions start..start+n-1 [n, dim], refused if the table is shorter, checked without a read from the device."
+        self._check(start + n)
+        return super().forward(torch.arange(start, start + n, device=self.weight.device))
 
 # %% ../nbs/03_transformer.ipynb #cabdcd5a
 def rope_tables(positions: torch.Tensor, head_dim: int, theta: float = 10000.0):
