@@ -20,11 +20,12 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
 from .core import Config, atomic_write, figure_png, get_device, get_dtype
+from .models import Embeddings
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'PRECISIONS', 'TrainingArgs', 'param_groups', 'make_optimizer', 'lr_lambda', 'make_scheduler',
-           'sample_batches', 'init_distributed', 'Callback', 'Trainer', 'model_state', 'save_weights', 'load_weights',
-           'optimizer_state', 'load_optimizer_state', 'TrainingDashboard']
+           'sample_batches', 'init_distributed', 'Callback', 'Trainer', 'check_token_ids', 'model_state',
+           'save_weights', 'load_weights', 'optimizer_state', 'load_optimizer_state', 'TrainingDashboard']
 
 # %% ../nbs/07_training.ipynb #5691f507
 SCHEDULES = ("linear", "cosine", "constant")
@@ -69,6 +70,14 @@ class TrainingArgs(Config):
         for k in ("max_steps", "batch_size", "grad_accum", "log_every", "keep_last"):
             if getattr(self, k) < 1: raise ValueError(f"{k} must be at least 1, got {getattr(self, k)}")
         if not 0 <= self.warmup_ratio < 1: raise ValueError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
+        if not 0 <= self.min_lr_ratio <= 1: raise ValueError(f"min_lr_ratio must be in [0, 1], got {self.min_lr_ratio}")
+        if not (self.lr > 0 and self.eps > 0): raise ValueError(f"lr and eps must be positive, got lr={self.lr}, eps={self.eps}")
+        if self.weight_decay < 0: raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay}")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas): raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas}")
+        for k in ("warmup_steps", "eval_every", "save_every", "num_workers"):
+            if getattr(self, k) < 0: raise ValueError(f"{k} must be >= 0, got {getattr(self, k)}")
+        for k in ("clip_norm", "max_minutes", "eval_batch_size"):
+            if getattr(self, k) is not None and getattr(self, k) <= 0: raise ValueError(f"{k} must be positive (or None), got {getattr(self, k)}")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 1:
             raise ValueError(f"early_stopping_patience must be at least 1 (or None), got {self.early_stopping_patience}")
 
@@ -156,6 +165,7 @@ class Trainer:
         if args.fsdp and not dist.is_initialized(): raise ValueError("fsdp=True needs a process group: launch with torchrun (or call dist.init_process_group)")
         if args.fsdp and self.dtype == torch.float16: raise ValueError("fsdp=True with fp16 is not supported: use precision='bf16'")
         self.model = model.to(self.device)
+        self.vocab_size = _vocab_size(self.model)  # token ids of every batch are checked against it, on the CPU
         self._ddp = None
         if args.fsdp: _fully_shard(self.model)  # in place: self.model is the sharded model
         elif self.world_size > 1: self._ddp = DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
@@ -167,6 +177,11 @@ class Trainer:
         self.step = self.epoch = self.position = self.tokens_seen = 0
         self.history, self.best_eval, self.bad_evals, self.last_checkpoint = [], math.inf, 0, None
         self.should_stop, self.stop_reason, self._signal, self._writer = False, None, None, None
+
+def _vocab_size(model: nn.Module) -> int | None:
+    "The rows of the model's token-embedding tables (the fewest, if it has several), or None for a model without this book's `Embeddings`."
+    sizes = [m.word_embeddings.num_embeddings for m in model.modules() if isinstance(m, Embeddings)]
+    return min(sizes) if sizes else None
 
 def _fully_shard(model: nn.Module):
     "FSDP2: shard every block of every `ModuleList` (the layers), then the rest of the model as one group."
@@ -185,6 +200,17 @@ def _unpack(out) -> tuple[torch.Tensor, int, dict]:
     if not isinstance(loss, torch.Tensor):
         raise TypeError(f"the objective returned {type(out).__name__} with no loss tensor: return a tensor, or an object with .loss")
     return loss, int(getattr(out, "n_targets", 1)), dict(getattr(out, "metrics", None) or {})
+
+def check_token_ids(batch: dict, vocab_size: int | None):
+    "Raise if a batch's `input_ids` or `decoder_input_ids` (CPU tensors) hold an id outside 0..vocab_size-1, naming the id and the key."
+    if vocab_size is None: return
+    for key in ("input_ids", "decoder_input_ids"):
+        t = batch.get(key)
+        if not isinstance(t, torch.Tensor) or t.device.type != "cpu" or t.numel() == 0: continue  # on a GPU the check would wait for it
+        lo, hi = int(t.min()), int(t.max())
+        if lo < 0 or hi >= vocab_size:
+            raise ValueError(f"the batch's {key} hold token id {hi if hi >= vocab_size else lo}, outside the model's vocabulary of {vocab_size:,} "
+                             f"ids: the tokenizer and the model do not match (build the model with vocab_size=len(tokenizer))")
 
 def _count_tokens(batch: dict, n_targets: int) -> int:
     "Real (non-pad) tokens in a batch: the attention mask's ones, else every input id, else the targets."
@@ -225,6 +251,7 @@ def _train_step(self: Trainer, batches) -> dict:
         epoch, start, examples = next(batches)
         self.epoch, self.position = epoch, start + a.batch_size  # the next micro-batch starts here: what a checkpoint records
         batch = self.collate(examples)
+        check_token_ids(batch, self.vocab_size)
         last = i == a.grad_accum - 1
         # DDP all-reduces gradients in backward; with accumulation only the last micro-batch needs to
         with (self._ddp.no_sync() if self._ddp is not None and not last else contextlib.nullcontext()):
@@ -281,7 +308,9 @@ def evaluate(self: Trainer, data=None) -> dict:
     sums = {"loss": 0.0, "n": 0.0}
     try:
         for i in range(0, len(idx), bs):
-            with self._autocast(): loss, n, metrics = _unpack(self.objective(self.model, self._to_device(self.collate([data[j] for j in idx[i:i + bs]]))))
+            batch = self.collate([data[j] for j in idx[i:i + bs]])
+            check_token_ids(batch, self.vocab_size)
+            with self._autocast(): loss, n, metrics = _unpack(self.objective(self.model, self._to_device(batch)))
             sums["loss"] += loss.item() * n if n else 0.0
             sums["n"] += n
             for k, v in metrics.items(): sums[k] = sums.get(k, 0.0) + float(v) * max(n, 1)
@@ -317,10 +346,19 @@ def save_weights(model: nn.Module, path: str | Path):
     state, tied = model_state(model)
     save_file({k: t.contiguous() for k, t in state.items()}, str(path), metadata={"tied": json.dumps(tied)})
 
-def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
-    "Load a file written by `save_weights` into `model` (plain or FSDP); a missing, unexpected or mis-shaped tensor is named."
-    with safe_open(str(path), "pt") as f: tied = json.loads((f.metadata() or {}).get("tied", "{}"))
-    state = load_file(str(path))
+def _read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    "A safetensors file's tensors and metadata; a missing, truncated or corrupt file is an error that names it."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"{path} does not exist")
+    try:
+        with safe_open(str(path), "pt") as f: metadata = f.metadata() or {}
+        return load_file(str(path)), metadata
+    except Exception as e: raise ValueError(f"{path} is not a readable safetensors file (truncated or corrupt?): {e}") from e
+
+def _checked_weights(model: nn.Module, path: str | Path) -> dict[str, torch.Tensor]:
+    "The tensors of a `save_weights` file, ties restored, each checked against the model's and placed like it; nothing loaded yet."
+    state, metadata = _read_safetensors(path)
+    tied = json.loads(metadata.get("tied", "{}"))
     state.update({alias: state[name] for alias, name in tied.items()})
     expected, what = model.state_dict(), type(model).__name__
     missing, unexpected = [k for k in expected if k not in state], sorted(set(state) - set(expected))
@@ -328,7 +366,11 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
     if unexpected: raise ValueError(f"{path} has a tensor {unexpected[0]!r} that the {what} lacks ({len(unexpected)} unexpected)")
     for k, v in expected.items():  # in the model's order: the first mismatch reported is the one nearest the input
         if tuple(state[k].shape) != tuple(v.shape): raise ValueError(f"{path}: tensor {k!r} has shape {tuple(state[k].shape)}, the {what} expects {tuple(v.shape)}")
-    model.load_state_dict({k: _shard_like(state[k], v) for k, v in expected.items()})
+    return {k: _shard_like(state[k], v) for k, v in expected.items()}
+
+def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
+    "Load a file written by `save_weights` into `model` (plain or FSDP); a missing, unexpected or mis-shaped tensor, or an unreadable file, is named."
+    model.load_state_dict(_checked_weights(model, path))  # every tensor checked first: a bad file leaves the model as it was
     return model
 
 def optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], list[dict]]:
@@ -341,13 +383,21 @@ def optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple
             for k, v in optimizer.state.get(p, {}).items(): flat[f"{names[id(p)]}.{k}"] = _full(v).cpu() if torch.is_tensor(v) else torch.tensor(v)
     return flat, groups
 
-def load_optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer, flat: dict[str, torch.Tensor], groups: list[dict]):
-    "Restore what `optimizer_state` returned, matching parameters by name."
+def _check_optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer, flat: dict[str, torch.Tensor], groups: list[dict]):
+    "Raise unless what `optimizer_state` returned fits this model and optimizer: the same groups of the same parameters, by name."
     params = dict(model.named_parameters())
     if len(groups) != len(optimizer.param_groups): raise ValueError(f"the checkpoint has {len(groups)} parameter groups, the optimizer {len(optimizer.param_groups)}")
     for g, saved in zip(optimizer.param_groups, groups):
         if [id(params.get(n)) for n in saved["params"]] != [id(p) for p in g["params"]]:
             raise ValueError(f"the checkpoint's optimizer holds other parameters: {saved['params'][:3]}... (by name)")
+    unknown = sorted({key.rsplit(".", 1)[0] for key in flat} - set(params))
+    if unknown: raise ValueError(f"the checkpoint's optimizer has state for {unknown[0]!r}, a parameter the model lacks")
+
+def load_optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer, flat: dict[str, torch.Tensor], groups: list[dict]):
+    "Restore what `optimizer_state` returned, matching parameters by name (all checked before anything changes)."
+    _check_optimizer_state(model, optimizer, flat, groups)
+    params = dict(model.named_parameters())
+    for g, saved in zip(optimizer.param_groups, groups):
         g.update({k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k != "params"})  # JSON made betas a list
     optimizer.state.clear()
     for key, t in flat.items():
@@ -408,14 +458,22 @@ def checkpoints(cls: Trainer, out_dir: str | Path) -> list[Path]:
     found = [p for p in Path(out_dir).glob("checkpoint-*") if p.is_dir() and p.name.split("-", 1)[1].isdigit()]
     return sorted(found, key=lambda p: int(p.name.split("-", 1)[1]))
 
+_STATE_KEYS = ("step", "epoch", "position", "tokens_seen", "scheduler", "scaler", "optimizer_groups", "rng", "best_eval", "bad_evals", "history")
+
 @patch
 def load_checkpoint(self: Trainer, path: str | Path):
     "Restore the weights, optimizer, scheduler, scaler, data position, random states and history saved in `path`."
-    path = Path(path)
-    if not (path / "trainer_state.json").is_file(): raise FileNotFoundError(f"{path} is not a checkpoint folder (no trainer_state.json)")
-    state = json.loads((path / "trainer_state.json").read_text())
-    load_weights(self.model, path / "model.safetensors")
-    load_optimizer_state(self.model, self.optimizer, load_file(str(path / "optimizer.safetensors")), state["optimizer_groups"])
+    path, state_file = Path(path), Path(path) / "trainer_state.json"
+    if not state_file.is_file(): raise FileNotFoundError(f"{path} is not a checkpoint folder (no trainer_state.json)")
+    try: state = json.loads(state_file.read_text())
+    except ValueError as e: raise ValueError(f"{state_file} is not readable JSON (truncated or corrupt?): {e}") from e
+    if missing := [k for k in _STATE_KEYS if k not in state]: raise ValueError(f"{state_file} has no {missing[0]!r}: it was not written by Trainer.save_checkpoint")
+    # read and check every file before changing anything: a bad checkpoint leaves the trainer as it was
+    weights = _checked_weights(self.model, path / "model.safetensors")
+    moments, _ = _read_safetensors(path / "optimizer.safetensors")
+    _check_optimizer_state(self.model, self.optimizer, moments, state["optimizer_groups"])
+    self.model.load_state_dict(weights)
+    load_optimizer_state(self.model, self.optimizer, moments, state["optimizer_groups"])
     self.scheduler.load_state_dict(state["scheduler"])
     if self.scaler and state["scaler"]: self.scaler.load_state_dict(state["scaler"])
     self.step, self.epoch, self.position, self.tokens_seen = state["step"], state["epoch"], state["position"], state["tokens_seen"]
