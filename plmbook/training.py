@@ -156,6 +156,7 @@ class Trainer:
     def __init__(self, model: nn.Module, objective, train_data=None, eval_data=None, args: TrainingArgs | None = None, callbacks=(),
                  optimizer_groups: list[dict] | None = None):
         self.args = args = args or TrainingArgs()
+        if eval_data is not None and len(eval_data) == 0: raise ValueError("eval_data is empty: pass eval_data=None to train without evaluating")
         self.objective, self.train_data, self.eval_data, self.callbacks = objective, train_data, eval_data, list(callbacks)
         self.collate = getattr(objective, "collate", None) or torch.utils.data.default_collate
         self.rank, self.world_size, self.device = init_distributed(args.device)
@@ -304,6 +305,7 @@ def evaluate(self: Trainer, data=None) -> dict:
     rng, was_training = self._rng_state(), self.model.training
     self.model.eval()
     idx = list(range(self.rank, len(data) - len(data) % self.world_size, self.world_size))
+    if not idx: raise ValueError(f"nothing to evaluate: the data has {len(data)} examples" + (f", fewer than the {self.world_size} processes" if len(data) else ""))
     bs = max(1, (self.args.eval_batch_size or self.args.batch_size) // self.world_size)
     sums = {"loss": 0.0, "n": 0.0}
     try:
