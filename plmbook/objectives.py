@@ -77,6 +77,8 @@ def pad_batch(examples: list, pad_id: int) -> dict[str, torch.Tensor]:
     "Id lists (or dicts with input_ids and maybe token_type_ids), right-padded: input_ids, attention_mask, token_type_ids [B, T]."
     rows = [e if isinstance(e, dict) else {"input_ids": e} for e in _check_examples(examples)]
     for k, r in enumerate(rows):
+        if isinstance(r.get("input_ids"), str):
+            raise ValueError(f"example {k} is text ({r['input_ids']!r:.40}), not token ids: tokenize it first (token_blocks, pack_documents, the tokenizer)")
         if len(r.get("input_ids", ())) == 0: raise ValueError(f"example {k} has no input_ids")
     lengths = torch.tensor([len(r["input_ids"]) for r in rows])
     T = int(lengths.max())
