@@ -89,11 +89,6 @@ def mlm_blocks(tok, texts):
 PLAIN = "in a plain loop (no Trainer)"
 
 
-def copy_of(model):
-    "A second model with the same weights, ties kept (each contender trains its own)."
-    return copy.deepcopy(model)
-
-
 def sync():
     if DEV["device"] == "cuda": torch.cuda.synchronize()
 
@@ -197,7 +192,7 @@ def main():
     p_bert, h_bert = BertForMaskedLM(bert_cfg), hf_bert(wp.special_id("pad"))
     collator = DataCollatorForLanguageModeling(wp.to_hf(), mlm=True, mlm_probability=MASK_P, return_tensors="pt")
     mlm_entries = [("plmbook MaskedLM (sparse) + Trainer", plmbook_runner(p_bert, MaskedLM(wp, MASK_P, seed=0), blocks))]
-    if args.plain: mlm_entries.append((f"plmbook MaskedLM (sparse) {PLAIN}", plain_runner(copy_of(p_bert), MaskedLM(wp, MASK_P, seed=0), blocks, total)))
+    if args.plain: mlm_entries.append((f"plmbook MaskedLM (sparse) {PLAIN}", plain_runner(copy.deepcopy(p_bert), MaskedLM(wp, MASK_P, seed=0), blocks, total)))
     mlm_entries.append(("transformers BertForMaskedLM + DataCollatorForLanguageModeling", hf_runner(h_bert, collator, blocks, total)))
     mlm = race(mlm_entries, args.rounds, args.round)
 
@@ -212,10 +207,10 @@ def main():
     torch.manual_seed(0)
     p_gpt, h_gpt = GPT(gpt_cfg), hf_gpt2(eos)
     clm_collator = DataCollatorForLanguageModeling(bpe.to_hf(), mlm=False, return_tensors="pt")
-    p_gpt_docs = copy_of(p_gpt)
+    p_gpt_docs = copy.deepcopy(p_gpt)  # each contender trains its own copy (deepcopy keeps the tied head)
     clm_entries = [("plmbook NextToken + Trainer", plmbook_runner(p_gpt, NextToken(bpe, respect_boundaries=False), clm_blocks)),
                    ("plmbook NextToken + Trainer, documents kept apart", plmbook_runner(p_gpt_docs, NextToken(bpe), clm_blocks))]
-    if args.plain: clm_entries.append((f"plmbook NextToken {PLAIN}", plain_runner(copy_of(p_gpt), NextToken(bpe, respect_boundaries=False), clm_blocks, total)))
+    if args.plain: clm_entries.append((f"plmbook NextToken {PLAIN}", plain_runner(copy.deepcopy(p_gpt), NextToken(bpe, respect_boundaries=False), clm_blocks, total)))
     clm_entries.append(("transformers GPT2LMHeadModel + DataCollatorForLanguageModeling", hf_runner(h_gpt, clm_collator, clm_blocks, total)))
     clm = race(clm_entries, args.rounds, args.round)
 
@@ -226,9 +221,9 @@ def main():
         torch.manual_seed(0)
         p_big, h_big = GPT(big_cfg), hf_gpt2(eos, GPT2_SMALL)
         entries = [("plmbook GPT-2 small, NextToken + Trainer", plmbook_runner(p_big, NextToken(bpe, respect_boundaries=False), big_blocks, args.mfu_batch)),
-                   (f"plmbook GPT-2 small, NextToken {PLAIN}", plain_runner(copy_of(p_big), NextToken(bpe, respect_boundaries=False), big_blocks, total, args.mfu_batch))]
+                   (f"plmbook GPT-2 small, NextToken {PLAIN}", plain_runner(copy.deepcopy(p_big), NextToken(bpe, respect_boundaries=False), big_blocks, total, args.mfu_batch))]
         if args.compile:
-            p_big_c = copy_of(p_big)
+            p_big_c = copy.deepcopy(p_big)
             entries.append(("plmbook GPT-2 small, NextToken + Trainer, torch.compile",
                             plmbook_runner(p_big_c, NextToken(bpe, respect_boundaries=False), big_blocks, args.mfu_batch, compile=True)))
         entries.append(("transformers GPT2LMHeadModel (GPT-2 small) + DataCollatorForLanguageModeling",

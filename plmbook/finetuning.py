@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file
 from torch import nn
 
 from .core import atomic_write
@@ -22,7 +21,7 @@ from .models import (BertForQuestionAnswering, BertForSequenceClassification, Be
                             generate)
 from .objectives import Objective, ObjectiveOutput, pad_batch
 from .tokenizer import Tokenizer, WordPieceTokenizer
-from .training import Trainer, TrainingArgs, load_weights, param_groups, save_weights
+from .training import Trainer, TrainingArgs, load_weights, param_groups, read_safetensors, save_weights
 
 # %% auto #0
 __all__ = ['TASK_MODELS', 'Task', 'TextClassification', 'checkpoint_config', 'task_model', 'load_tokenizer', 'freeze',
@@ -180,8 +179,7 @@ def _load_ours(model: nn.Module, path: Path) -> list[str]:
     "Copy the tensors of a plmbook checkpoint into `model` by name; the names of the parameters left new."
     file = path / "model.safetensors"
     if not file.is_file(): raise FileNotFoundError(f"{path} has no model.safetensors")
-    try: state = load_file(str(file))
-    except Exception as e: raise ValueError(f"{file} is not a readable safetensors file ({e})") from None
+    state, _ = read_safetensors(file)
     state = {(k if k.startswith("bert.") or k in dict(model.named_parameters()) else f"bert.{k}"): v for k, v in state.items()}
     new = []
     for name, p in model.named_parameters():

@@ -14,11 +14,11 @@ from typing import Callable
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
 from .core import Config, atomic_write
+from .training import read_safetensors
 from .transformer import ACTIVATIONS, Attention, Block, Decoder, Dropout, Encoder, RMSNorm, causal_mask
 from .models import Embeddings
 
@@ -141,10 +141,8 @@ def save_peft(model: nn.Module, path: str | Path) -> Path:
 
 def load_peft(model: nn.Module, path: str | Path) -> nn.Module:
     "Wrap a fresh base `model` with the method saved in `path` and load its weights; any mismatch is an error naming the tensor."
-    with safe_open(str(path), "pt") as f:
-        meta = f.metadata() or {}
-        if "peft_method" not in meta: raise ValueError(f"{path} is not a PEFT file (no peft_method in its metadata)")
-        saved = {k: f.get_tensor(k) for k in f.keys()}
+    saved, meta = read_safetensors(path)  # a missing or damaged file is named there
+    if "peft_method" not in meta: raise ValueError(f"{path} is not a PEFT file (no peft_method in its metadata)")
     by_name = {m.name: c for c, m in METHODS.items()}
     if meta["peft_method"] not in by_name: raise ValueError(f"{path} holds unknown method {meta['peft_method']!r}; known: {list(by_name)}")
     config = by_name[meta["peft_method"]].from_dict(json.loads(meta["peft_config"]))

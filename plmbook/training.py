@@ -14,7 +14,7 @@ import torch
 import torch.distributed as dist
 from fastcore.basics import patch
 from safetensors import safe_open
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
@@ -25,7 +25,8 @@ from .models import Embeddings
 # %% auto #0
 __all__ = ['SCHEDULES', 'PRECISIONS', 'TrainingArgs', 'param_groups', 'make_optimizer', 'lr_lambda', 'make_scheduler',
            'sample_batches', 'init_distributed', 'Callback', 'Trainer', 'check_token_ids', 'model_state',
-           'save_weights', 'load_weights', 'optimizer_state', 'load_optimizer_state', 'TrainingDashboard']
+           'save_weights', 'read_safetensors', 'load_weights', 'optimizer_state', 'load_optimizer_state',
+           'TrainingDashboard']
 
 # %% ../nbs/07_training.ipynb #5691f507
 SCHEDULES = ("linear", "cosine", "constant")
@@ -213,6 +214,13 @@ def check_token_ids(batch: dict, vocab_size: int | None):
             raise ValueError(f"the batch's {key} hold token id {hi if hi >= vocab_size else lo}, outside the model's vocabulary of {vocab_size:,} "
                              f"ids: the tokenizer and the model do not match (build the model with vocab_size=len(tokenizer))")
 
+@patch
+def _batch(self: Trainer, examples: list) -> dict:
+    "The objective's batch of `examples`, its token ids checked against the model's vocabulary (still on the CPU)."
+    batch = self.collate(examples)
+    check_token_ids(batch, self.vocab_size)
+    return batch
+
 def _count_tokens(batch: dict, n_targets: int) -> int:
     "Real (non-pad) tokens in a batch: the attention mask's ones, else every input id, else the targets."
     if "attention_mask" in batch: return int(batch["attention_mask"].sum())
@@ -251,8 +259,7 @@ def _train_step(self: Trainer, batches) -> dict:
     for i in range(a.grad_accum):
         epoch, start, examples = next(batches)
         self.epoch, self.position = epoch, start + a.batch_size  # the next micro-batch starts here: what a checkpoint records
-        batch = self.collate(examples)
-        check_token_ids(batch, self.vocab_size)
+        batch = self._batch(examples)
         last = i == a.grad_accum - 1
         # DDP all-reduces gradients in backward; with accumulation only the last micro-batch needs to
         with (self._ddp.no_sync() if self._ddp is not None and not last else contextlib.nullcontext()):
@@ -310,9 +317,7 @@ def evaluate(self: Trainer, data=None) -> dict:
     sums = {"loss": 0.0, "n": 0.0}
     try:
         for i in range(0, len(idx), bs):
-            batch = self.collate([data[j] for j in idx[i:i + bs]])
-            check_token_ids(batch, self.vocab_size)
-            with self._autocast(): loss, n, metrics = _unpack(self.objective(self.model, self._to_device(batch)))
+            with self._autocast(): loss, n, metrics = _unpack(self.objective(self.model, self._to_device(self._batch([data[j] for j in idx[i:i + bs]]))))
             sums["loss"] += loss.item() * n if n else 0.0
             sums["n"] += n
             for k, v in metrics.items(): sums[k] = sums.get(k, 0.0) + float(v) * max(n, 1)
@@ -348,18 +353,17 @@ def save_weights(model: nn.Module, path: str | Path):
     state, tied = model_state(model)
     save_file({k: t.contiguous() for k, t in state.items()}, str(path), metadata={"tied": json.dumps(tied)})
 
-def _read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    "A safetensors file's tensors and metadata; a missing, truncated or corrupt file is an error that names it."
+def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    "A safetensors file's tensors and metadata, in one pass; a missing, truncated or corrupt file is an error that names it."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path} does not exist")
     try:
-        with safe_open(str(path), "pt") as f: metadata = f.metadata() or {}
-        return load_file(str(path)), metadata
+        with safe_open(str(path), "pt") as f: return {k: f.get_tensor(k) for k in f.keys()}, f.metadata() or {}
     except Exception as e: raise ValueError(f"{path} is not a readable safetensors file (truncated or corrupt?): {e}") from e
 
 def _checked_weights(model: nn.Module, path: str | Path) -> dict[str, torch.Tensor]:
     "The tensors of a `save_weights` file, ties restored, each checked against the model's and placed like it; nothing loaded yet."
-    state, metadata = _read_safetensors(path)
+    state, metadata = read_safetensors(path)
     tied = json.loads(metadata.get("tied", "{}"))
     state.update({alias: state[name] for alias, name in tied.items()})
     expected, what = model.state_dict(), type(model).__name__
@@ -385,8 +389,8 @@ def optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer) -> tuple
             for k, v in optimizer.state.get(p, {}).items(): flat[f"{names[id(p)]}.{k}"] = _full(v).cpu() if torch.is_tensor(v) else torch.tensor(v)
     return flat, groups
 
-def _check_optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer, flat: dict[str, torch.Tensor], groups: list[dict]):
-    "Raise unless what `optimizer_state` returned fits this model and optimizer: the same groups of the same parameters, by name."
+def _check_optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer, flat: dict[str, torch.Tensor], groups: list[dict]) -> dict:
+    "The model's parameters by name, after checking that what `optimizer_state` returned fits them and the optimizer: the same groups of the same parameters."
     params = dict(model.named_parameters())
     if len(groups) != len(optimizer.param_groups): raise ValueError(f"the checkpoint has {len(groups)} parameter groups, the optimizer {len(optimizer.param_groups)}")
     for g, saved in zip(optimizer.param_groups, groups):
@@ -394,11 +398,14 @@ def _check_optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer, f
             raise ValueError(f"the checkpoint's optimizer holds other parameters: {saved['params'][:3]}... (by name)")
     unknown = sorted({key.rsplit(".", 1)[0] for key in flat} - set(params))
     if unknown: raise ValueError(f"the checkpoint's optimizer has state for {unknown[0]!r}, a parameter the model lacks")
+    return params
 
 def load_optimizer_state(model: nn.Module, optimizer: torch.optim.Optimizer, flat: dict[str, torch.Tensor], groups: list[dict]):
     "Restore what `optimizer_state` returned, matching parameters by name (all checked before anything changes)."
-    _check_optimizer_state(model, optimizer, flat, groups)
-    params = dict(model.named_parameters())
+    _set_optimizer_state(optimizer, _check_optimizer_state(model, optimizer, flat, groups), flat, groups)
+
+def _set_optimizer_state(optimizer: torch.optim.Optimizer, params: dict, flat: dict[str, torch.Tensor], groups: list[dict]):
+    "Put optimizer state that `_check_optimizer_state` passed into `optimizer`, onto the parameters it returned."
     for g, saved in zip(optimizer.param_groups, groups):
         g.update({k: tuple(v) if isinstance(v, list) else v for k, v in saved.items() if k != "params"})  # JSON made betas a list
     optimizer.state.clear()
@@ -472,10 +479,10 @@ def load_checkpoint(self: Trainer, path: str | Path):
     if missing := [k for k in _STATE_KEYS if k not in state]: raise ValueError(f"{state_file} has no {missing[0]!r}: it was not written by Trainer.save_checkpoint")
     # read and check every file before changing anything: a bad checkpoint leaves the trainer as it was
     weights = _checked_weights(self.model, path / "model.safetensors")
-    moments, _ = _read_safetensors(path / "optimizer.safetensors")
-    _check_optimizer_state(self.model, self.optimizer, moments, state["optimizer_groups"])
+    moments, _ = read_safetensors(path / "optimizer.safetensors")
+    params = _check_optimizer_state(self.model, self.optimizer, moments, state["optimizer_groups"])
     self.model.load_state_dict(weights)
-    load_optimizer_state(self.model, self.optimizer, moments, state["optimizer_groups"])
+    _set_optimizer_state(self.optimizer, params, moments, state["optimizer_groups"])
     self.scheduler.load_state_dict(state["scheduler"])
     if self.scaler and state["scaler"]: self.scaler.load_state_dict(state["scaler"])
     self.step, self.epoch, self.position, self.tokens_seen = state["step"], state["epoch"], state["position"], state["tokens_seen"]
