@@ -1,4 +1,4 @@
-"""Seeding, devices and dtypes, configuration dataclasses, atomic file writing, and figures as PNG bytes: what every later chapter needs.
+"""Seeding, devices and dtypes, configuration dataclasses, atomic file writing, reading safetensors files, and figures as PNG bytes: what every later chapter needs.
 
 Docs: https://plmbook.github.io/plmbook/core.html.md"""
 
@@ -12,9 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import safe_open
 
 # %% auto #0
-__all__ = ['set_seed', 'get_device', 'get_dtype', 'Config', 'atomic_write', 'figure_png']
+__all__ = ['set_seed', 'get_device', 'get_dtype', 'Config', 'atomic_write', 'read_safetensors', 'figure_png']
 
 # %% ../nbs/00_core.ipynb #29d06ec5
 def set_seed(seed: int, deterministic: bool = False) -> int:
@@ -147,6 +148,15 @@ def atomic_write(path: str | Path, mode: str = "wb", encoding: str | None = None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+# %% ../nbs/00_core.ipynb #aa642a95
+def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    "A safetensors file's tensors and metadata, in one pass; a missing, truncated or corrupt file is an error that names it."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"{path} does not exist")
+    try:
+        with safe_open(str(path), "pt") as f: return {k: f.get_tensor(k) for k in f.keys()}, f.metadata() or {}
+    except Exception as e: raise ValueError(f"{path} is not a readable safetensors file (truncated or corrupt?): {e}") from e
 
 # %% ../nbs/00_core.ipynb #ff930bd1
 def figure_png(fig, dpi: int = 80) -> bytes:

@@ -14,14 +14,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .core import atomic_write
+from .core import atomic_write, read_safetensors
 from .hub import config_from_hf, hf_source_class, load_hf_state, read_checkpoint
 from .metrics import Accuracy, Bleu, EntityF1, F1, RougeL, SquadMetric
 from .models import (BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, ModelConfig, T5,
                             generate)
 from .objectives import Objective, ObjectiveOutput, pad_batch
 from .tokenizer import Tokenizer, WordPieceTokenizer
-from .training import Trainer, TrainingArgs, load_weights, param_groups, read_safetensors, save_weights
+from .training import Trainer, TrainingArgs, load_weights, param_groups, save_weights
 
 # %% auto #0
 __all__ = ['TASK_MODELS', 'Task', 'TextClassification', 'checkpoint_config', 'task_model', 'load_tokenizer', 'freeze',

@@ -14,9 +14,9 @@ import warnings
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
-from .core import atomic_write
+from .core import atomic_write, read_safetensors
 from .models import (ModelConfig, BertModel, BertForMaskedLM, BertForPreTraining, BertForSequenceClassification,
                             BertForTokenClassification, BertForQuestionAnswering, GPT, Llama, T5, ElectraGenerator, ElectraDiscriminator)
 
@@ -262,15 +262,15 @@ def _pick(hf_cfg: dict, task: str | None) -> str:
     raise ValueError(f"no plmbook model for task {task!r} with model_type {mt!r}")
 
 def read_checkpoint(path: str | Path) -> tuple[dict, dict]:
-    "(config dict, state dict) of a Hugging Face checkpoint folder; only safetensors weights are read."
+    "(config dict, state dict) of a Hugging Face checkpoint folder; only safetensors weights are read, and a damaged file is named."
     path = Path(path)
     if not (path / "config.json").is_file(): raise FileNotFoundError(f"{path} has no config.json")
     hf_cfg = json.loads((path / "config.json").read_text())
     index = path / "model.safetensors.index.json"
-    if (path / "model.safetensors").is_file(): return hf_cfg, load_file(path / "model.safetensors")
+    if (path / "model.safetensors").is_file(): return hf_cfg, read_safetensors(path / "model.safetensors")[0]
     if index.is_file():
         sd = {}
-        for shard in sorted(set(json.loads(index.read_text())["weight_map"].values())): sd.update(load_file(path / shard))
+        for shard in sorted(set(json.loads(index.read_text())["weight_map"].values())): sd.update(read_safetensors(path / shard)[0])
         return hf_cfg, sd
     pickles = [p.name for p in path.glob("*.bin")] + [p.name for p in path.glob("*.pt*")]
     raise FileNotFoundError(f"{path} has no model.safetensors" + (f"; {pickles} are pickles, which plmbook refuses to load "

@@ -17,8 +17,7 @@ import torch.nn.functional as F
 from safetensors.torch import save as safetensors_bytes
 from torch import nn
 
-from .core import Config, atomic_write
-from .training import read_safetensors
+from .core import Config, atomic_write, read_safetensors
 from .transformer import ACTIVATIONS, Attention, Block, Decoder, Dropout, Encoder, RMSNorm, causal_mask
 from .models import Embeddings
 

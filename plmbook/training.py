@@ -13,20 +13,18 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from fastcore.basics import patch
-from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from .core import Config, atomic_write, figure_png, get_device, get_dtype
+from .core import Config, atomic_write, figure_png, get_device, get_dtype, read_safetensors
 from .models import Embeddings
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'PRECISIONS', 'TrainingArgs', 'param_groups', 'make_optimizer', 'lr_lambda', 'make_scheduler',
            'sample_batches', 'init_distributed', 'Callback', 'Trainer', 'check_token_ids', 'model_state',
-           'save_weights', 'read_safetensors', 'load_weights', 'optimizer_state', 'load_optimizer_state',
-           'TrainingDashboard']
+           'save_weights', 'load_weights', 'optimizer_state', 'load_optimizer_state', 'TrainingDashboard']
 
 # %% ../nbs/07_training.ipynb #5691f507
 SCHEDULES = ("linear", "cosine", "constant")
@@ -353,14 +351,6 @@ def save_weights(model: nn.Module, path: str | Path):
     state, tied = model_state(model)
     save_file({k: t.contiguous() for k, t in state.items()}, str(path), metadata={"tied": json.dumps(tied)})
 
-def read_safetensors(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    "A safetensors file's tensors and metadata, in one pass; a missing, truncated or corrupt file is an error that names it."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"{path} does not exist")
-    try:
-        with safe_open(str(path), "pt") as f: return {k: f.get_tensor(k) for k in f.keys()}, f.metadata() or {}
-    except Exception as e: raise ValueError(f"{path} is not a readable safetensors file (truncated or corrupt?): {e}") from e
-
 def _checked_weights(model: nn.Module, path: str | Path) -> dict[str, torch.Tensor]:
     "The tensors of a `save_weights` file, ties restored, each checked against the model's and placed like it; nothing loaded yet."
     state, metadata = read_safetensors(path)
@@ -446,10 +436,9 @@ def save_checkpoint(self: Trainer, path: str | Path | None = None) -> Path | Non
     try:
         save_file({k: t.contiguous() for k, t in weights.items()}, str(tmp / "model.safetensors"), metadata={"tied": json.dumps(tied)})
         save_file({k: t.contiguous() for k, t in moments.items()}, str(tmp / "optimizer.safetensors"))
-        state = dict(step=self.step, epoch=self.epoch, position=self.position, tokens_seen=self.tokens_seen,
-                     scheduler=self.scheduler.state_dict(), scaler=self.scaler.state_dict() if self.scaler else None,
-                     optimizer_groups=groups, rng=rngs, best_eval=self.best_eval, bad_evals=self.bad_evals,
-                     history=self.history, args=self.args.to_dict(), world_size=self.world_size)
+        state = {k: getattr(self, k) for k in _STATE_ATTRS} | dict(
+            scheduler=self.scheduler.state_dict(), scaler=self.scaler.state_dict() if self.scaler else None,
+            optimizer_groups=groups, rng=rngs, args=self.args.to_dict(), world_size=self.world_size)
         (tmp / "trainer_state.json").write_text(json.dumps(state, indent=1))
         cfg = getattr(self.model, "cfg", None)
         if hasattr(cfg, "to_dict"): (tmp / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2))
@@ -467,7 +456,8 @@ def checkpoints(cls: Trainer, out_dir: str | Path) -> list[Path]:
     found = [p for p in Path(out_dir).glob("checkpoint-*") if p.is_dir() and p.name.split("-", 1)[1].isdigit()]
     return sorted(found, key=lambda p: int(p.name.split("-", 1)[1]))
 
-_STATE_KEYS = ("step", "epoch", "position", "tokens_seen", "scheduler", "scaler", "optimizer_groups", "rng", "best_eval", "bad_evals", "history")
+_STATE_ATTRS = ("step", "epoch", "position", "tokens_seen", "best_eval", "bad_evals", "history")  # saved and restored as they are
+_STATE_KEYS = (*_STATE_ATTRS, "scheduler", "scaler", "optimizer_groups", "rng")  # what load_checkpoint needs: the rest is for people
 
 @patch
 def load_checkpoint(self: Trainer, path: str | Path):
@@ -485,8 +475,7 @@ def load_checkpoint(self: Trainer, path: str | Path):
     _set_optimizer_state(self.optimizer, params, moments, state["optimizer_groups"])
     self.scheduler.load_state_dict(state["scheduler"])
     if self.scaler and state["scaler"]: self.scaler.load_state_dict(state["scaler"])
-    self.step, self.epoch, self.position, self.tokens_seen = state["step"], state["epoch"], state["position"], state["tokens_seen"]
-    self.best_eval, self.bad_evals, self.history = state["best_eval"], state["bad_evals"], state["history"]
+    for k in _STATE_ATTRS: setattr(self, k, state[k])
     # each process resumes its own random stream; with another process count, streams are reused round-robin (not bitwise then)
     self._set_rng_state({k: _decode(v) for k, v in state["rng"][self.rank % len(state["rng"])].items()})
     self.last_checkpoint = path if path.name.startswith("checkpoint-") else self.last_checkpoint
