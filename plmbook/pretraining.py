@@ -17,7 +17,8 @@ from .objectives import SimCSE
 from .tokenizer import Tokenizer
 
 # %% auto #0
-__all__ = ['WORD_SPECIALS', 'KneserNeyLM', 'WordTokenizer', 'fill_mask', 'masking_playground', 'mean_pooled', 'probe_accuracy']
+__all__ = ['WORD_SPECIALS', 'KneserNeyLM', 'WordTokenizer', 'fill_mask', 'masking_playground', 'mean_pooled', 'probe_accuracy',
+           'word_states']
 
 # %% ../nbs/08_pretraining.ipynb #d9a9df54
 class KneserNeyLM:
@@ -174,3 +175,27 @@ def probe_accuracy(train_x: np.ndarray, train_y, test_x: np.ndarray, test_y, C: 
     mu, sd = train_x.mean(0), train_x.std(0) + 1e-6
     clf = LogisticRegression(C=C, max_iter=2000).fit((train_x - mu) / sd, train_y)
     return float((clf.predict((test_x - mu) / sd) == np.asarray(test_y)).mean())
+
+# %% ../nbs/08_pretraining.ipynb #fe9cd14c
+@torch.no_grad()
+def word_states(encoder: nn.Module, tokenizer: Tokenizer, sentences: list[list[str]], max_length: int = 128,
+                batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    "An encoder's last-layer state at the first piece of each word of pre-split `sentences` [kept words, d], and a bool per word: whether it was kept (not cut off by `max_length`)."
+    if not sentences: raise ValueError("no sentences: word_states needs at least one")
+    was_training, device = encoder.training, next(encoder.parameters()).device
+    encoder.eval()
+    states, kept = [], []
+    for i in range(0, len(sentences), batch_size):
+        chunk = sentences[i:i + batch_size]
+        batch = tokenizer([" ".join(words) for words in chunk], truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+        h = encoder(batch["input_ids"].to(device), batch["attention_mask"].to(device))[0].float().cpu()
+        for b, words in enumerate(chunk):
+            first = {}  # character offset -> the first piece that starts there
+            for j, ((start, _), special) in enumerate(zip(batch["offsets"][b].tolist(), batch["special_tokens_mask"][b].tolist())):
+                if not special: first.setdefault(start, j)
+            word_starts = np.cumsum([0] + [len(w) + 1 for w in words])[:len(words)]  # where each word begins in the joined text
+            rows = [first.get(int(s), -1) for s in word_starts]
+            kept += [r >= 0 for r in rows]
+            states.append(h[b, [r for r in rows if r >= 0]])
+    encoder.train(was_training)
+    return torch.cat(states).numpy(), np.array(kept, dtype=bool)
