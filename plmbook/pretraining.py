@@ -160,6 +160,7 @@ _MEAN = SimCSE(pooling="mean")  # its `embed`: the mean of the states over the r
 @torch.no_grad()
 def mean_pooled(encoder: nn.Module, tokenizer: Tokenizer, texts: list[str], max_length: int = 128, batch_size: int = 64) -> np.ndarray:
     "Each text's mean hidden state over its real tokens (the first `max_length`) under a BERT-style encoder returning (states, pooled)."
+    if not texts: raise ValueError("no texts: mean_pooled needs at least one")
     was_training, device = encoder.training, next(encoder.parameters()).device
     encoder.eval()
     out = []
