@@ -457,7 +457,7 @@ def checkpoints(cls: Trainer, out_dir: str | Path) -> list[Path]:
     return sorted(found, key=lambda p: int(p.name.split("-", 1)[1]))
 
 _STATE_ATTRS = ("step", "epoch", "position", "tokens_seen", "best_eval", "bad_evals", "history")  # saved and restored as they are
-_STATE_KEYS = (*_STATE_ATTRS, "scheduler", "scaler", "optimizer_groups", "rng")  # what load_checkpoint needs: the rest is for people
+_STATE_KEYS = (*_STATE_ATTRS, "scheduler", "scaler", "optimizer_groups", "rng")  # what load_checkpoint reads (args and world_size are written for people)
 
 @patch
 def load_checkpoint(self: Trainer, path: str | Path):
